@@ -1,0 +1,171 @@
+/**
+ * buildApp(config, database): the whole service as one fastify instance — plugins in order, the
+ * OAuth engine mounted through middie, health and admin routes. server.ts only listens and
+ * closes; tests build the app the same way and talk to it over real HTTP.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import middie from '@fastify/middie';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import type { Config } from './config.js';
+import { adminRoutes } from './http/admin/index.js';
+import { healthRoutes } from './http/health.js';
+import { registerProblemHandlers } from './http/problem.js';
+import type { Database } from './infra/database.js';
+import { LineageStore } from './infra/lineage-store.js';
+import { MemoryRateCounter, RedisRateCounter, type RateCounter } from './infra/rate-counter.js';
+import { Registry } from './infra/registry.js';
+import { loadKeySet, type KeySet } from './infra/signing-keys.js';
+import { OAuthEngine } from './protocol/engine.js';
+import { createGrantHandlers } from './protocol/grants.js';
+import { InputTokenVerifier } from './protocol/input-token.js';
+import { createAdapterClass } from './protocol/provider-adapter.js';
+import { createProvider, JWKS_PATH, TOKEN_PATH, tokenTypeMetadata } from './protocol/provider.js';
+import { onGrantError, tokenEndpointHooks } from './protocol/token-endpoint-hooks.js';
+import { TrustedIssuerKeys } from './protocol/trusted-issuer-keys.js';
+
+export const MIGRATIONS_DIRECTORY = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'prisma',
+  'migrations',
+);
+
+/** Longest token lifetime (CONTRACT §4: tokenTtlSeconds ≤ 3600) plus resource servers' JWKS cache time. */
+const RETIRED_KEY_GRACE_SECONDS = 3600 + 600;
+/** Token and admin request bodies are small; anything larger is refused with 413 (RL-01). */
+const BODY_LIMIT_BYTES = 64 * 1024;
+
+const DISCOVERY_PATHS = new Set([
+  '/.well-known/openid-configuration',
+  '/.well-known/oauth-authorization-server',
+]);
+const PROVIDER_PATHS = new Set([TOKEN_PATH, JWKS_PATH, ...DISCOVERY_PATHS]);
+
+/** Everything the routes share, decorated onto the app as `app.sts`. */
+export interface ServiceContext {
+  readonly config: Config;
+  readonly database: Database;
+  readonly registry: Registry;
+  readonly lineage: LineageStore;
+  readonly keys: () => KeySet;
+  readonly engine: OAuthEngine;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    sts: ServiceContext;
+  }
+}
+
+export async function buildApp(config: Config, database: Database): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      // Tokens and secrets travel in headers and bodies; neither is ever logged.
+      redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers.dpop'],
+    },
+    bodyLimit: BODY_LIMIT_BYTES,
+    trustProxy: false,
+  });
+
+  const redis = config.redisUrl
+    ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false })
+    : null;
+  redis?.on('error', (error) => app.log.warn({ err: error }, 'redis error'));
+  const rateCounter: RateCounter = redis ? new RedisRateCounter(redis) : new MemoryRateCounter();
+
+  const registry = new Registry(database.prisma);
+  const lineage = new LineageStore(database.prisma);
+  let keySet = await loadKeySet(database.prisma, config.keyEncryptionKey, {
+    retiredKeyGraceSeconds: RETIRED_KEY_GRACE_SECONDS,
+  });
+  const keys = () => keySet;
+
+  const verifier = new InputTokenVerifier({
+    issuer: config.issuer,
+    keys,
+    registry,
+    lineage,
+    trustedIssuerKeys: new TrustedIssuerKeys({ allowLoopbackHttp: config.allowLoopbackHttpJwks }),
+    clockToleranceSeconds: config.clockToleranceSeconds,
+  });
+  const grants = createGrantHandlers({
+    issuer: config.issuer,
+    serviceMaxDepth: config.maxDelegationDepth,
+    tokenRateLimit: config.tokenRateLimit,
+    registry,
+    lineage,
+    verifier,
+    keys,
+    rateCounter,
+    logError: (error, message) => app.log.error({ err: error }, message),
+  });
+  const Adapter = createAdapterClass(database.prisma, registry);
+  const engine = new OAuthEngine((currentKeys) => {
+    const provider = createProvider({
+      issuer: config.issuer,
+      keys: currentKeys,
+      clockToleranceSeconds: config.clockToleranceSeconds,
+      adapter: Adapter,
+      grants,
+      extraMetadata: tokenTypeMetadata(),
+      middleware: [tokenEndpointHooks(lineage, app.log)],
+    });
+    provider.on('grant.error', onGrantError);
+    provider.on('server_error', (_ctx, error) => app.log.error({ err: error }, 'oauth server error'));
+    return provider;
+  }, keySet);
+
+  app.decorate('sts', { config, database, registry, lineage, keys, engine });
+  registerProblemHandlers(app);
+
+  await app.register(rateLimit, { global: false, ...(redis ? { redis, nameSpace: 'agent-sts:rl:' } : {}) });
+  // @fastify/rate-limit does not reach middie-mounted paths on its own (DESIGN.md): an explicit
+  // onRequest hook, before the mount, limits the token endpoint by address. Per-client limits
+  // need the authenticated client and run inside the grant handlers.
+  const limitTokenEndpointByAddress = app.rateLimit({
+    max: config.tokenRateLimitPerAddress,
+    timeWindow: 60_000,
+    keyGenerator: (request) => `token-addr:${request.ip}`,
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.method === 'POST' && request.url.split('?')[0] === TOKEN_PATH) {
+      await limitTokenEndpointByAddress.call(app, request, reply);
+    }
+  });
+
+  await app.register(middie, { hook: 'onRequest' });
+  app.use((req: IncomingMessage, res: ServerResponse, next: (error?: unknown) => void) => {
+    const pathname = (req.url ?? '/').split('?')[0] ?? '/';
+    if (!PROVIDER_PATHS.has(pathname)) return next();
+    if (DISCOVERY_PATHS.has(pathname)) {
+      // RFC 8414 and OpenID Discovery serve the same document.
+      req.url = '/.well-known/openid-configuration';
+    } else if (pathname === JWKS_PATH) {
+      // Resource servers may cache keys briefly; rotation publishes new keys before use (KM-01).
+      res.setHeader('Cache-Control', 'public, max-age=300');
+    }
+    engine.handle(req, res);
+  });
+
+  await app.register(healthRoutes, { database, keys: () => keySet });
+  await app.register(adminRoutes, { prefix: '/admin' });
+
+  app.addHook('onClose', async () => {
+    await redis?.quit().catch(() => redis.disconnect());
+  });
+
+  /** Reloads signing keys from the database and rebuilds the provider (key rotation). */
+  app.decorate('reloadKeys', async (): Promise<void> => {
+    keySet = await loadKeySet(database.prisma, config.keyEncryptionKey, {
+      retiredKeyGraceSeconds: RETIRED_KEY_GRACE_SECONDS,
+    });
+    engine.rebuild(keySet);
+  });
+
+  return app;
+}

@@ -1,0 +1,179 @@
+/**
+ * The only reader of process.env (STYLE.md). Reads CONTRACT.md §1 once, validates every value and
+ * returns one frozen Config. A bad value stops start-up with a one-line reason.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly issuer: string;
+  /** PostgreSQL connection string; null selects the embedded PGlite database under dataDir. */
+  readonly databaseUrl: string | null;
+  readonly dataDir: string;
+  readonly redisUrl: string | null;
+  readonly adminToken: string;
+  /** 32-byte AES-256-GCM key that encrypts signing keys at rest. */
+  readonly keyEncryptionKey: Buffer;
+  /** Token-endpoint requests per authenticated client per minute. */
+  readonly tokenRateLimit: number;
+  /** Token-endpoint requests per remote address per minute (many agents may share one address). */
+  readonly tokenRateLimitPerAddress: number;
+  readonly logLevel: string;
+  /** Service-wide ceiling on delegation depth (number of actors in `act`). */
+  readonly maxDelegationDepth: number;
+  /** Accepted clock skew for `exp`, `nbf`, `iat` of input tokens and client assertions (ST-06). */
+  readonly clockToleranceSeconds: number;
+  /**
+   * Development only: allow `http://` JWKS URIs on loopback addresses for trusted issuers and
+   * agents. Never in production: a JWKS fetched over plain HTTP can be substituted.
+   */
+  readonly allowLoopbackHttpJwks: boolean;
+  /** Notes about insecure development defaults, printed once, loudly, at start-up. */
+  readonly warnings: readonly string[];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(`${name} must be a whole number, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max)
+    throw new ConfigError(`${name} must be between ${min} and ${max}, got ${raw}`);
+  return value;
+}
+
+function boolean(env: Env, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '' || raw === 'false' || raw === '0') return false;
+  if (raw === 'true' || raw === '1') return true;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+function url(name: string, raw: string, protocols: readonly string[]): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`${name} must be a URL, got "${raw}"`);
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(`${name} must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
+  }
+  return raw;
+}
+
+/** Accepts 32 bytes as 64 hex characters or as base64/base64url. */
+export function decodeKeyEncryptionKey(raw: string): Buffer {
+  const trimmed = raw.trim();
+  const key = /^[0-9a-fA-F]{64}$/.test(trimmed)
+    ? Buffer.from(trimmed, 'hex')
+    : Buffer.from(trimmed.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  if (key.length !== 32) {
+    throw new ConfigError('KEY_ENCRYPTION_KEY must be 32 bytes, as 64 hex characters or base64');
+  }
+  return key;
+}
+
+/** Reads a development secret from dataDir, creating it on first start. */
+function developmentSecret(
+  dataDir: string,
+  file: string,
+  create: () => string,
+): { value: string; created: boolean } {
+  const filePath = path.join(dataDir, file);
+  if (existsSync(filePath)) return { value: readFileSync(filePath, 'utf8').trim(), created: false };
+  mkdirSync(dataDir, { recursive: true });
+  const value = create();
+  writeFileSync(filePath, value + '\n', { mode: 0o600 });
+  return { value, created: true };
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const warnings: string[] = [];
+  const port = integer(env, 'PORT', 3000, 0, 65535);
+  const host = env.HOST || '127.0.0.1';
+  const issuer = env.ISSUER
+    ? url('ISSUER', env.ISSUER, ['http:', 'https:']).replace(/\/$/, '')
+    : `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (new URL(issuer).search || new URL(issuer).hash)
+    throw new ConfigError('ISSUER must not have a query or fragment');
+  const databaseUrl = env.DATABASE_URL
+    ? url('DATABASE_URL', env.DATABASE_URL, ['postgres:', 'postgresql:'])
+    : null;
+  const dataDir = path.resolve(env.DATA_DIR || './.data');
+  const redisUrl = env.REDIS_URL ? url('REDIS_URL', env.REDIS_URL, ['redis:', 'rediss:']) : null;
+  const logLevel = env.LOG_LEVEL || 'info';
+  if (!LOG_LEVELS.has(logLevel))
+    throw new ConfigError(`LOG_LEVEL must be one of ${[...LOG_LEVELS].join(', ')}`);
+
+  let adminToken = env.ADMIN_TOKEN ?? '';
+  if (env.ADMIN_TOKEN !== undefined && adminToken.length < 32) {
+    throw new ConfigError('ADMIN_TOKEN must be at least 32 characters');
+  }
+  if (!adminToken) {
+    const generated = developmentSecret(dataDir, 'admin-token', () => randomBytes(32).toString('base64url'));
+    adminToken = generated.value;
+    warnings.push(
+      generated.created
+        ? `ADMIN_TOKEN is not set: generated one for development and saved it in ${path.join(dataDir, 'admin-token')}: ${adminToken}`
+        : `ADMIN_TOKEN is not set: using the development token saved in ${path.join(dataDir, 'admin-token')}`,
+    );
+  }
+
+  let keyEncryptionKey: Buffer;
+  if (env.KEY_ENCRYPTION_KEY) {
+    keyEncryptionKey = decodeKeyEncryptionKey(env.KEY_ENCRYPTION_KEY);
+  } else if (databaseUrl) {
+    throw new ConfigError('KEY_ENCRYPTION_KEY is required when DATABASE_URL is set');
+  } else {
+    const generated = developmentSecret(dataDir, 'key-encryption-key', () =>
+      randomBytes(32).toString('base64url'),
+    );
+    keyEncryptionKey = decodeKeyEncryptionKey(generated.value);
+    warnings.push(
+      `KEY_ENCRYPTION_KEY is not set: using a development key stored beside the database in ${path.join(dataDir, 'key-encryption-key')}; set it in production`,
+    );
+  }
+
+  const tokenRateLimit = integer(env, 'TOKEN_RATE_LIMIT', 600, 1, 10_000_000);
+  const allowLoopbackHttpJwks = boolean(env, 'ALLOW_LOOPBACK_HTTP_JWKS');
+  if (allowLoopbackHttpJwks)
+    warnings.push(
+      'ALLOW_LOOPBACK_HTTP_JWKS is on: JWKS may be fetched over plain http from loopback (development only)',
+    );
+
+  return Object.freeze({
+    port,
+    host,
+    issuer,
+    databaseUrl,
+    dataDir,
+    redisUrl,
+    adminToken,
+    keyEncryptionKey,
+    tokenRateLimit,
+    tokenRateLimitPerAddress: integer(
+      env,
+      'TOKEN_RATE_LIMIT_PER_ADDRESS',
+      tokenRateLimit * 10,
+      1,
+      100_000_000,
+    ),
+    logLevel,
+    maxDelegationDepth: integer(env, 'MAX_DELEGATION_DEPTH', 8, 1, 32),
+    clockToleranceSeconds: integer(env, 'CLOCK_TOLERANCE_SECONDS', 15, 0, 300),
+    allowLoopbackHttpJwks,
+    warnings: Object.freeze(warnings),
+  });
+}

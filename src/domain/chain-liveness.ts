@@ -1,0 +1,38 @@
+import { refuse } from './refusal.js';
+import type { AgentPolicy, Refusal, VerifiedToken } from './types.js';
+
+/**
+ * Every agent the subject token's chain already holds, oldest first, each once: the subject when it
+ * is an agent, the `act` chain, and the `client_id` of one of this service's own tokens (the last
+ * actor, or the impersonating agent of a token with no `act`).
+ */
+export function chainParticipants(subject: VerifiedToken): string[] {
+  const participants = [
+    ...(subject.subjectIsAgent ? [subject.sub] : []),
+    ...subject.actors,
+    ...(subject.origin.kind === 'self' && subject.clientId !== null ? [subject.clientId] : []),
+  ];
+  return [...new Set(participants)];
+}
+
+/**
+ * RFC 8693 §2.2.2: a revoked subject token, or one whose chain holds an agent that is disabled,
+ * deleted or was never registered, is unacceptable (DC-07, AD-10).
+ */
+export function checkChainLiveness(
+  subject: VerifiedToken,
+  chainAgents: ReadonlyMap<string, AgentPolicy>,
+): Refusal | null {
+  if (subject.revoked) {
+    return refuse('subject_token_revoked', 'invalid_request', 'subject token has been revoked');
+  }
+  const inactive = chainParticipants(subject).some((id) => chainAgents.get(id)?.status !== 'enabled');
+  if (inactive) {
+    return refuse(
+      'chain_agent_inactive',
+      'invalid_request',
+      'an agent in the delegation chain is not active',
+    );
+  }
+  return null;
+}

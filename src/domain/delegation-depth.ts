@@ -1,0 +1,38 @@
+import { chainParticipants } from './chain-liveness.js';
+import { refuse } from './refusal.js';
+import type { AgentPolicy, Refusal, VerifiedToken } from './types.js';
+
+export interface DelegationDepthInput {
+  readonly subject: VerifiedToken;
+  readonly actorAgent: AgentPolicy;
+  readonly chainAgents: ReadonlyMap<string, AgentPolicy>;
+  readonly serviceMaxDepth: number;
+}
+
+/**
+ * The number of actors in the `act` chain after this hop (RFC 8693 §4.1). An impersonated hop
+ * still counts: it hides the actor from the token, not from the chain's length.
+ */
+export function depthAfterHop(subject: VerifiedToken): number {
+  return subject.actors.length + 1;
+}
+
+/**
+ * Local policy on RFC 8693 §4.1 chains: the chain after this hop may be no deeper than the
+ * smallest limit of the service, the actor, every agent already in the chain, and the trusted
+ * issuer of the subject token. Agents missing from `chainAgents` are the chain-liveness rule's
+ * concern.
+ */
+export function checkDelegationDepth(input: DelegationDepthInput): Refusal | null {
+  const { subject, actorAgent, chainAgents, serviceMaxDepth } = input;
+  const limits = [serviceMaxDepth, actorAgent.maxDelegationDepth];
+  for (const id of chainParticipants(subject)) {
+    const agent = chainAgents.get(id);
+    if (agent !== undefined) limits.push(agent.maxDelegationDepth);
+  }
+  if (subject.origin.kind === 'trusted_issuer' && subject.origin.maxDelegationDepth !== null) {
+    limits.push(subject.origin.maxDelegationDepth);
+  }
+  if (depthAfterHop(subject) <= Math.min(...limits)) return null;
+  return refuse('delegation_too_deep', 'invalid_request', 'delegation chain would exceed the allowed depth');
+}

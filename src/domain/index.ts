@@ -1,0 +1,39 @@
+/** The pure domain core: the policy of agent-sts, with no I/O, clock or randomness of its own. */
+export type {
+  ActClaim,
+  AgentPolicy,
+  AgentStatus,
+  AudienceEntry,
+  ClientCredentialsInput,
+  ExchangeInput,
+  ExchangeRequest,
+  GrantType,
+  IssueDecision,
+  OAuthErrorCode,
+  Refusal,
+  Result,
+  RuleCode,
+  TokenOrigin,
+  VerifiedToken,
+} from './types.js';
+export { GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE } from './types.js';
+
+export { accept, refuse, RULE_ERRORS } from './refusal.js';
+export { formatScopes, MAX_SCOPE_TOKENS, parseScopeParameter } from './scopes.js';
+export { buildActClaim, flattenActClaim } from './act-chain.js';
+
+export { checkClientEnabled } from './client-enabled.js';
+export { checkGrantAllowed } from './grant-allowed.js';
+export { checkSubjectAudience } from './subject-audience.js';
+export { chainParticipants, checkChainLiveness } from './chain-liveness.js';
+export { checkActorToken } from './actor-token.js';
+export { checkMayAct } from './may-act.js';
+export { checkImpersonationAllowed } from './impersonation.js';
+export { checkDelegationCycle } from './delegation-cycle.js';
+export { checkDelegationDepth, depthAfterHop, type DelegationDepthInput } from './delegation-depth.js';
+export { checkTargetAllowed, resolveTarget } from './target.js';
+export { attenuateScopes, type ScopeAttenuationInput } from './attenuation.js';
+export { tokenLifetime, type Lifetime, type LifetimeInput } from './lifetime.js';
+
+export { evaluateExchange } from './exchange.js';
+export { evaluateClientCredentials } from './client-credentials.js';

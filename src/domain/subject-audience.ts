@@ -1,0 +1,20 @@
+import { refuse } from './refusal.js';
+import type { AgentPolicy, Refusal, VerifiedToken } from './types.js';
+
+/**
+ * The subject token must have been issued to the actor (RFC 8725 §3.9, RFC 7519 §4.1.3): its `aud`
+ * names the actor, or, for a trusted issuer only, one of the values by which that issuer addresses
+ * agent-sts itself. A token addressed to another agent belongs to that agent alone (ST-07).
+ */
+export function checkSubjectAudience(subject: VerifiedToken, actorAgent: AgentPolicy): Refusal | null {
+  if (subject.aud.includes(actorAgent.id)) return null;
+  const { origin } = subject;
+  if (origin.kind === 'trusted_issuer' && subject.aud.some((aud) => origin.audiences.includes(aud))) {
+    return null;
+  }
+  return refuse(
+    'subject_token_wrong_audience',
+    'invalid_request',
+    'subject token was not issued to this client',
+  );
+}

@@ -1,0 +1,172 @@
+/**
+ * The vocabulary of the pure domain core. Nothing here touches HTTP, the database, the clock or
+ * randomness: callers pass everything in (DESIGN.md "How one exchange flows").
+ */
+
+/** OAuth error codes a domain refusal can map to (RFC 6749 §5.2, RFC 8693 §2.2.2, RFC 8707). */
+export type OAuthErrorCode =
+  'invalid_request' | 'invalid_client' | 'unauthorized_client' | 'invalid_target' | 'invalid_scope';
+
+/**
+ * Stable names of the rules that decide a token request. The audit log stores these; never
+ * rename one, only add.
+ */
+export type RuleCode =
+  | 'granted'
+  | 'client_authentication_failed'
+  | 'grant_type_not_allowed'
+  | 'invalid_parameters'
+  | 'unsupported_requested_token_type'
+  | 'subject_token_invalid'
+  | 'subject_token_wrong_audience'
+  | 'subject_token_revoked'
+  | 'chain_agent_inactive'
+  | 'actor_token_invalid'
+  | 'actor_token_subject_mismatch'
+  | 'may_act_mismatch'
+  | 'delegation_too_deep'
+  | 'delegation_cycle'
+  | 'target_missing'
+  | 'target_not_registered'
+  | 'target_not_allowed'
+  | 'scope_escalation'
+  | 'scope_empty'
+  | 'impersonation_not_allowed'
+  | 'rate_limited'
+  | 'unavailable';
+
+/** A typed refusal: the audit log stores `rule`, the client sees `error` and `description`. */
+export interface Refusal {
+  readonly ok: false;
+  readonly rule: RuleCode;
+  readonly error: OAuthErrorCode;
+  /** Public, single-line, never echoes token contents. */
+  readonly description: string;
+}
+
+export type Result<T> = { readonly ok: true; readonly value: T } | Refusal;
+
+export type AgentStatus = 'enabled' | 'disabled' | 'deleted';
+
+export const GRANT_CLIENT_CREDENTIALS = 'client_credentials';
+export const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export type GrantType = typeof GRANT_CLIENT_CREDENTIALS | typeof GRANT_TOKEN_EXCHANGE;
+
+/** What the policy needs to know of an agent (registry entry). */
+export interface AgentPolicy {
+  readonly id: string;
+  readonly status: AgentStatus;
+  readonly allowedScopes: readonly string[];
+  readonly allowedAudiences: readonly string[];
+  readonly grantTypes: readonly string[];
+  readonly maxDelegationDepth: number;
+  readonly tokenTtlSeconds: number;
+  readonly mayImpersonate: boolean;
+}
+
+/** An audience a token may be issued for: an agent or a resource, as registered. */
+export type AudienceEntry =
+  | {
+      readonly kind: 'agent';
+      readonly id: string;
+      readonly acceptedScopes: readonly string[];
+      readonly enabled: boolean;
+    }
+  | { readonly kind: 'resource'; readonly id: string; readonly acceptedScopes: readonly string[] };
+
+/** RFC 8693 §4.1 `act` claim: newest actor outermost. Only identity members are kept (TO-04). */
+export interface ActClaim {
+  readonly sub: string;
+  readonly act?: ActClaim;
+}
+
+/** Where a verified input token came from. */
+export type TokenOrigin =
+  | { readonly kind: 'self' }
+  | {
+      readonly kind: 'trusted_issuer';
+      readonly issuer: string;
+      /** The `aud` values by which this issuer addresses agent-sts itself. */
+      readonly audiences: readonly string[];
+      readonly maxDelegationDepth: number | null;
+    };
+
+/**
+ * A subject or actor token whose signature, algorithm and times the protocol layer has already
+ * verified. Claims are normalised: `aud` is always an array, `scopes` a list (from `scope` or
+ * `scp`), `actors` the `act` chain flattened oldest first (so `actors.at(-1)` is the newest).
+ */
+export interface VerifiedToken {
+  readonly origin: TokenOrigin;
+  readonly sub: string;
+  readonly aud: readonly string[];
+  readonly scopes: readonly string[];
+  /** Seconds since the epoch. */
+  readonly exp: number;
+  readonly jti: string | null;
+  readonly txn: string | null;
+  readonly clientId: string | null;
+  /** Agents in the `act` chain, oldest first. Empty when the token has no `act`. */
+  readonly actors: readonly string[];
+  /** RFC 8693 §4.4: who may act for this subject (`may_act.sub`), when the claim is present. */
+  readonly mayActSubjects: readonly string[] | null;
+  /** For this service's own tokens: revoked (itself or by cascade). Always false for external tokens. */
+  readonly revoked: boolean;
+  /** True when this is a self-issued token whose `sub` is an agent (the chain began with an agent's own token). */
+  readonly subjectIsAgent: boolean;
+}
+
+/** The parsed token-exchange request (RFC 8693 §2.1), after syntax checks. */
+export interface ExchangeRequest {
+  /** Exactly one target (`audience` or `resource`). Null when none was given. */
+  readonly target: string | null;
+  /** Requested scopes; null when `scope` was absent. */
+  readonly requestedScopes: readonly string[] | null;
+  /** True when the actor asked for impersonation (no `act` in the result). */
+  readonly impersonation: boolean;
+}
+
+export interface ExchangeInput {
+  readonly request: ExchangeRequest;
+  readonly actorAgent: AgentPolicy;
+  readonly subject: VerifiedToken;
+  readonly actorToken: VerifiedToken | null;
+  /** The registry entry of the target, or null when it is not registered. */
+  readonly audience: AudienceEntry | null;
+  /**
+   * Registry entries of every agent already in the chain (actors, and the subject when
+   * `subjectIsAgent`), by id. A missing id means no such agent was ever registered.
+   */
+  readonly chainAgents: ReadonlyMap<string, AgentPolicy>;
+  /** Service-wide limit on delegation depth. */
+  readonly serviceMaxDepth: number;
+  /** Seconds since the epoch. */
+  readonly now: number;
+}
+
+/** What to issue: the claims the protocol layer signs, and what lineage records. */
+export interface IssueDecision {
+  readonly sub: string;
+  readonly aud: string;
+  readonly clientId: string;
+  readonly scopes: readonly string[];
+  readonly act: ActClaim | null;
+  /** Number of actors in `act` (0 for an agent's own token). */
+  readonly depth: number;
+  readonly iat: number;
+  readonly exp: number;
+  /** Chain id to reuse, or null to start a new chain. */
+  readonly txn: string | null;
+  readonly parentJti: string | null;
+  /** Every agent in the chain after this hop, oldest first, including this actor. */
+  readonly chainAgents: readonly string[];
+  readonly impersonation: boolean;
+}
+
+export interface ClientCredentialsInput {
+  readonly agent: AgentPolicy;
+  readonly target: string | null;
+  readonly requestedScopes: readonly string[] | null;
+  readonly audience: AudienceEntry | null;
+  readonly now: number;
+}

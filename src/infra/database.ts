@@ -1,0 +1,80 @@
+/**
+ * One Prisma client over either PostgreSQL (DATABASE_URL, through @prisma/adapter-pg) or the
+ * embedded PGlite under DATA_DIR (through pglite-prisma-adapter). Same schema, same migrations.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaPGlite } from 'pglite-prisma-adapter';
+import pg from 'pg';
+import { PrismaClient } from './generated/prisma/client.js';
+
+export type { PrismaClient };
+export type Transaction = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
+
+export interface Database {
+  readonly prisma: PrismaClient;
+  readonly kind: 'postgresql' | 'pglite';
+  /** Runs a multi-statement SQL script outside Prisma (migrations). */
+  executeScript(sql: string): Promise<void>;
+  /** Runs one parameterised statement outside Prisma and returns its rows. */
+  query<Row>(sql: string, params?: unknown[]): Promise<Row[]>;
+  close(): Promise<void>;
+}
+
+export async function openDatabase(options: {
+  databaseUrl: string | null;
+  dataDir: string;
+}): Promise<Database> {
+  if (options.databaseUrl) return openPostgres(options.databaseUrl);
+  return openPglite(path.join(options.dataDir, 'pglite'));
+}
+
+async function openPostgres(databaseUrl: string): Promise<Database> {
+  // A bounded pool that fails fast when PostgreSQL is away, so requests answer 503 quickly (AV-04).
+  const pool = new pg.Pool({
+    connectionString: databaseUrl,
+    max: 10,
+    connectionTimeoutMillis: 3_000,
+    idleTimeoutMillis: 30_000,
+    statement_timeout: 5_000,
+  });
+  // An idle client losing its connection must not crash the process.
+  pool.on('error', () => {});
+  const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
+  return {
+    prisma,
+    kind: 'postgresql',
+    async executeScript(sql) {
+      await pool.query(sql);
+    },
+    async query<Row>(sql: string, params: unknown[] = []) {
+      return (await pool.query(sql, params)).rows as Row[];
+    },
+    async close() {
+      await prisma.$disconnect();
+      await pool.end();
+    },
+  };
+}
+
+async function openPglite(directory: string): Promise<Database> {
+  mkdirSync(directory, { recursive: true });
+  const client = await PGlite.create(directory);
+  const prisma = new PrismaClient({ adapter: new PrismaPGlite(client) });
+  return {
+    prisma,
+    kind: 'pglite',
+    async executeScript(sql) {
+      await client.exec(sql);
+    },
+    async query<Row>(sql: string, params: unknown[] = []) {
+      return (await client.query<Row>(sql, params)).rows;
+    },
+    async close() {
+      await prisma.$disconnect();
+      await client.close();
+    },
+  };
+}

@@ -1,0 +1,43 @@
+/** Every URN and claim name on the wire, written once (STYLE.md). */
+
+export const TOKEN_TYPE_ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
+export const TOKEN_TYPE_JWT = 'urn:ietf:params:oauth:token-type:jwt';
+export const TOKEN_TYPE_ID_TOKEN = 'urn:ietf:params:oauth:token-type:id_token';
+
+/** Input token types accepted as subject or actor tokens (CONTRACT §3.2). */
+export const ACCEPTED_INPUT_TOKEN_TYPES = [
+  TOKEN_TYPE_ACCESS_TOKEN,
+  TOKEN_TYPE_JWT,
+  TOKEN_TYPE_ID_TOKEN,
+] as const;
+/** Token types this service can issue (`requested_token_type`, RFC 8693 §2.1). */
+export const ISSUABLE_TOKEN_TYPES = [TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT] as const;
+
+/** RFC 9068 §2.1 access token media type. */
+export const ACCESS_TOKEN_TYP = 'at+jwt';
+
+/** Algorithms accepted on input tokens: asymmetric only, never `none` or HMAC (RFC 8725 §3.1). */
+export const ACCEPTED_INPUT_ALGS = [
+  'ES256',
+  'ES384',
+  'ES512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'RS256',
+  'RS384',
+  'RS512',
+  'EdDSA',
+  'Ed25519',
+] as const;
+
+export const CLAIM_ACT = 'act';
+export const CLAIM_MAY_ACT = 'may_act';
+export const CLAIM_TXN = 'txn';
+export const CLAIM_CLIENT_ID = 'client_id';
+export const CLAIM_SCOPE = 'scope';
+
+/** Upper bound on an input token's size; anything larger is refused before parsing (ST-09). */
+export const MAX_INPUT_TOKEN_LENGTH = 16 * 1024;
+/** Upper bound on `act` nesting in an input token, far above any allowed depth (DC-06). */
+export const MAX_ACT_NESTING = 64;

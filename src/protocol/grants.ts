@@ -1,0 +1,319 @@
+/**
+ * The two grants of the token endpoint, registered with oidc-provider's `registerGrantType`.
+ * oidc-provider has already authenticated the agent (`ctx.oidc.client`); each handler reads as the
+ * flow of DESIGN.md: parse → verify input tokens → decide (pure domain) → record → sign → answer.
+ */
+import { randomUUID } from 'node:crypto';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { evaluateClientCredentials } from '../domain/client-credentials.js';
+import { chainParticipants } from '../domain/chain-liveness.js';
+import { evaluateExchange } from '../domain/exchange.js';
+import { refuse } from '../domain/refusal.js';
+import { formatScopes } from '../domain/scopes.js';
+import { resolveTarget } from '../domain/target.js';
+import {
+  GRANT_CLIENT_CREDENTIALS,
+  GRANT_TOKEN_EXCHANGE,
+  type IssueDecision,
+  type Refusal,
+  type VerifiedToken,
+} from '../domain/types.js';
+import type { AuditRecord, LineageStore } from '../infra/lineage-store.js';
+import type { RateCounter } from '../infra/rate-counter.js';
+import type { AgentRecord, Registry } from '../infra/registry.js';
+import type { KeySet } from '../infra/signing-keys.js';
+import { TOKEN_TYPE_ACCESS_TOKEN } from './constants.js';
+import { parseExchange, parseTarget, type Params } from './exchange-request.js';
+import type { InputTokenVerifier } from './input-token.js';
+import { signAccessToken } from './mint.js';
+
+export interface GrantDeps {
+  readonly issuer: string;
+  readonly serviceMaxDepth: number;
+  readonly tokenRateLimit: number;
+  readonly registry: Registry;
+  readonly lineage: LineageStore;
+  readonly verifier: InputTokenVerifier;
+  readonly keys: () => KeySet;
+  readonly rateCounter: RateCounter;
+  /** Where dependency failures are reported; the client only sees 503. */
+  readonly logError: (error: unknown, message: string) => void;
+}
+
+/** A failure of a dependency (database, Redis): answer 503 and issue nothing (AV-01). */
+export class ServiceUnavailable extends errors.OIDCProviderError {
+  constructor() {
+    super(503, 'temporarily_unavailable');
+    Object.assign(this, {
+      error_description: 'the service is temporarily unavailable, retry later',
+      expose: true,
+    });
+  }
+}
+
+export class RateLimited extends errors.OIDCProviderError {
+  readonly retryAfterSeconds: number;
+
+  constructor(retryAfterSeconds: number) {
+    super(429, 'rate_limit_exceeded');
+    this.retryAfterSeconds = retryAfterSeconds;
+    Object.assign(this, {
+      error_description: 'too many token requests for this client, retry later',
+      expose: true,
+    });
+  }
+}
+
+/** Marks a token-endpoint request whose decision the grant has already audited. */
+export const AUDITED = Symbol('agent-sts.audited');
+
+function providerError(refusal: Refusal): Error {
+  switch (refusal.error) {
+    case 'invalid_scope':
+      return new errors.InvalidScope(refusal.description, '');
+    case 'invalid_target':
+      return new errors.InvalidTarget(refusal.description);
+    case 'unauthorized_client':
+      return new errors.UnauthorizedClient(refusal.description);
+    case 'invalid_client':
+      return new errors.InvalidClient(refusal.description);
+    case 'invalid_request':
+      return new errors.InvalidRequest(refusal.description);
+  }
+}
+
+function epochSeconds(): number {
+  return Math.floor(Date.now() / 1000);
+}
+
+interface RequestContext {
+  readonly grantType: string;
+  readonly agent: AgentRecord;
+  readonly params: Params;
+  subject?: VerifiedToken;
+  audience?: string | null;
+}
+
+export function createGrantHandlers(deps: GrantDeps) {
+  async function audit(
+    ctx: KoaContextWithOIDC,
+    record: AuditRecord,
+    write: () => Promise<void>,
+  ): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      deps.logError(error, 'could not record a token decision');
+      throw new ServiceUnavailable();
+    }
+    (ctx as unknown as Record<symbol, AuditRecord>)[AUDITED] = record;
+  }
+
+  async function auditRefusal(
+    ctx: KoaContextWithOIDC,
+    request: RequestContext,
+    refusal: Refusal,
+  ): Promise<void> {
+    const record: AuditRecord = {
+      decision: 'denied',
+      rule: refusal.rule,
+      grantType: request.grantType,
+      clientId: request.agent.id,
+      subject: request.subject?.sub ?? null,
+      audience: request.audience ?? null,
+      requestedScope: typeof request.params.scope === 'string' ? request.params.scope : null,
+      parentJti: request.subject?.origin.kind === 'self' ? request.subject.jti : null,
+      txn: request.subject?.txn ?? null,
+      description: refusal.description,
+    };
+    await audit(ctx, record, () => deps.lineage.recordRefusal(record));
+  }
+
+  /** Audits the refusal, then throws the RFC error the client sees. Nothing is issued. */
+  async function refuseRequest(
+    ctx: KoaContextWithOIDC,
+    request: RequestContext,
+    refusal: Refusal,
+  ): Promise<never> {
+    await auditRefusal(ctx, request, refusal);
+    throw providerError(refusal);
+  }
+
+  async function issue(
+    ctx: KoaContextWithOIDC,
+    request: RequestContext,
+    decision: IssueDecision,
+    issuedTokenType: string,
+  ): Promise<void> {
+    const jti = randomUUID();
+    const txn = decision.txn ?? randomUUID();
+    const scope = formatScopes(decision.scopes);
+    const subjectIsAgent =
+      decision.act === null ? decision.sub === decision.clientId : (request.subject?.subjectIsAgent ?? false);
+    const record: AuditRecord = {
+      decision: 'granted',
+      rule: 'granted',
+      grantType: request.grantType,
+      clientId: decision.clientId,
+      subject: decision.sub,
+      audience: decision.aud,
+      requestedScope: typeof request.params.scope === 'string' ? request.params.scope : null,
+      grantedScope: scope,
+      jti,
+      parentJti: decision.parentJti,
+      txn,
+      impersonation: decision.impersonation,
+    };
+    // Sign first: if signing failed after the commit, lineage would name a token nobody holds.
+    const accessToken = await signAccessToken(deps.keys().active, {
+      iss: deps.issuer,
+      sub: decision.sub,
+      aud: decision.aud,
+      client_id: decision.clientId,
+      scope,
+      ...(decision.act ? { act: decision.act } : {}),
+      txn,
+      jti,
+      iat: decision.iat,
+      nbf: decision.iat,
+      exp: decision.exp,
+    });
+    await audit(ctx, record, () =>
+      deps.lineage.recordIssuance(
+        {
+          jti,
+          parentJti: decision.parentJti,
+          txn,
+          depth: decision.depth,
+          sub: decision.sub,
+          clientId: decision.clientId,
+          chainAgents: decision.chainAgents,
+          aud: decision.aud,
+          scope,
+          grantType: request.grantType,
+          impersonation: decision.impersonation,
+          subjectIsAgent,
+          issuedAt: new Date(decision.iat * 1000),
+          expiresAt: new Date(decision.exp * 1000),
+        },
+        record,
+      ),
+    );
+    // RFC 8693 §2.2.1 (and RFC 6749 §5.1 for client_credentials); no refresh token.
+    ctx.body = {
+      access_token: accessToken,
+      issued_token_type: issuedTokenType,
+      token_type: 'Bearer',
+      expires_in: decision.exp - decision.iat,
+      scope,
+    };
+  }
+
+  /** Loads the authenticated agent and applies its per-client rate limit. */
+  async function begin(ctx: KoaContextWithOIDC, grantType: string): Promise<RequestContext> {
+    const clientId = ctx.oidc.client?.clientId;
+    if (!clientId) throw new errors.InvalidClient('client authentication failed');
+    let agent: AgentRecord | null;
+    let limit;
+    try {
+      agent = await deps.registry.getAgent(clientId);
+      limit = await deps.rateCounter.hit(`client:${clientId}`, deps.tokenRateLimit, 60_000);
+    } catch (error) {
+      deps.logError(error, 'could not load the agent or its rate limit');
+      throw new ServiceUnavailable();
+    }
+    if (!agent || agent.status !== 'enabled') throw new errors.InvalidClient('client authentication failed');
+    const request: RequestContext = { grantType, agent, params: ctx.oidc.params as Params };
+    if (!limit.allowed) {
+      await auditRefusal(ctx, request, refuse('rate_limited', 'invalid_request', 'rate limit exceeded'));
+      throw new RateLimited(limit.retryAfterSeconds);
+    }
+    return request;
+  }
+
+  /** Runs a registry or lineage read; a failing dependency fails closed with 503. */
+  async function lookup<T>(read: () => Promise<T>): Promise<T> {
+    try {
+      return await read();
+    } catch (error) {
+      deps.logError(error, 'a dependency failed during a token request');
+      throw new ServiceUnavailable();
+    }
+  }
+
+  async function clientCredentials(ctx: KoaContextWithOIDC): Promise<void> {
+    const request = await begin(ctx, GRANT_CLIENT_CREDENTIALS);
+    const parsed = parseTarget(request.params);
+    if (!parsed.ok) return refuseRequest(ctx, request, parsed);
+    const target = resolveTarget(request.agent, parsed.value.target);
+    if (!target.ok) return refuseRequest(ctx, request, target);
+    request.audience = target.value;
+    const decision = evaluateClientCredentials({
+      agent: request.agent,
+      target: target.value,
+      requestedScopes: parsed.value.requestedScopes,
+      audience: await lookup(() => deps.registry.getAudience(target.value)),
+      now: epochSeconds(),
+    });
+    if (!decision.ok) return refuseRequest(ctx, request, decision);
+    await issue(ctx, request, decision.value, TOKEN_TYPE_ACCESS_TOKEN);
+  }
+
+  async function tokenExchange(ctx: KoaContextWithOIDC): Promise<void> {
+    const request = await begin(ctx, GRANT_TOKEN_EXCHANGE);
+    const now = epochSeconds();
+    const parsed = parseExchange(request.params);
+    if (!parsed.ok) return refuseRequest(ctx, request, parsed);
+    const exchange = parsed.value;
+    request.audience = exchange.target;
+
+    const subject = await lookup(() =>
+      deps.verifier.verify('subject_token', exchange.subjectToken, exchange.subjectTokenType, now),
+    );
+    if (!subject.ok) return refuseRequest(ctx, request, subject);
+    request.subject = subject.value;
+
+    let actorToken: VerifiedToken | null = null;
+    if (exchange.actorToken && exchange.actorTokenType) {
+      const actor = await lookup(() =>
+        deps.verifier.verify(
+          'actor_token',
+          exchange.actorToken as string,
+          exchange.actorTokenType as string,
+          now,
+        ),
+      );
+      if (!actor.ok) return refuseRequest(ctx, request, actor);
+      actorToken = actor.value;
+    }
+
+    const target = resolveTarget(request.agent, exchange.target);
+    if (!target.ok) return refuseRequest(ctx, request, target);
+    request.audience = target.value;
+    const [audience, chainAgents] = await lookup(() =>
+      Promise.all([
+        deps.registry.getAudience(target.value),
+        deps.registry.getAgents(chainParticipants(subject.value)),
+      ]),
+    );
+
+    const decision = evaluateExchange({
+      request: {
+        target: target.value,
+        requestedScopes: exchange.requestedScopes,
+        impersonation: exchange.impersonation,
+      },
+      actorAgent: request.agent,
+      subject: subject.value,
+      actorToken,
+      audience,
+      chainAgents,
+      serviceMaxDepth: deps.serviceMaxDepth,
+      now,
+    });
+    if (!decision.ok) return refuseRequest(ctx, request, decision);
+    await issue(ctx, request, decision.value, exchange.requestedTokenType);
+  }
+
+  return { clientCredentials, tokenExchange };
+}

@@ -1,0 +1,257 @@
+/**
+ * Verifies a subject or actor token (RFC 8693 §2.1) into the domain's VerifiedToken: this
+ * service's own tokens against its current and recently retired keys, or a registered trusted
+ * issuer's tokens against that issuer's JWKS. Signature, `alg`, `typ`, `exp`, `nbf` and `iat` are
+ * checked here; whether the token may be used for this hop is the domain's decision.
+ */
+import {
+  decodeJwt,
+  decodeProtectedHeader,
+  errors as joseErrors,
+  jwtVerify,
+  type CryptoKey,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type ProtectedHeaderParameters,
+} from 'jose';
+import { flattenActClaim } from '../domain/act-chain.js';
+import { refuse } from '../domain/refusal.js';
+import type { Result, RuleCode, TokenOrigin, VerifiedToken } from '../domain/types.js';
+import type { KeySet } from '../infra/signing-keys.js';
+import type { LineageStore } from '../infra/lineage-store.js';
+import type { Registry, TrustedIssuerRecord } from '../infra/registry.js';
+import {
+  ACCEPTED_INPUT_ALGS,
+  ACCESS_TOKEN_TYP,
+  CLAIM_ACT,
+  CLAIM_CLIENT_ID,
+  CLAIM_MAY_ACT,
+  CLAIM_SCOPE,
+  CLAIM_TXN,
+  MAX_ACT_NESTING,
+  MAX_INPUT_TOKEN_LENGTH,
+  TOKEN_TYPE_ACCESS_TOKEN,
+  TOKEN_TYPE_ID_TOKEN,
+  TOKEN_TYPE_JWT,
+} from './constants.js';
+import type { TrustedIssuerKeys } from './trusted-issuer-keys.js';
+
+export type TokenRole = 'subject_token' | 'actor_token';
+
+export interface InputTokenVerifierDeps {
+  readonly issuer: string;
+  readonly keys: () => KeySet;
+  readonly registry: Registry;
+  readonly lineage: LineageStore;
+  readonly trustedIssuerKeys: TrustedIssuerKeys;
+  readonly clockToleranceSeconds: number;
+}
+
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+/** `typ` values of other JWT kinds that must never pass as a subject or actor (RFC 8725 §3.11). */
+const FOREIGN_JWT_TYPES = /\+jwt$/i;
+
+function invalid(role: TokenRole, detail: string): Result<never> {
+  const rule: RuleCode = role === 'subject_token' ? 'subject_token_invalid' : 'actor_token_invalid';
+  return refuse(rule, 'invalid_request', `${role} ${detail}`);
+}
+
+function normaliseTyp(typ: string | undefined): string | undefined {
+  return typ?.toLowerCase().replace(/^application\//, '');
+}
+
+/** RFC 8693 §3 token types against the JWT's own `typ` (SECURITY-CASES ST-02). */
+function typeMatches(declaredType: string, header: ProtectedHeaderParameters, payload: JWTPayload): boolean {
+  const typ = normaliseTyp(header.typ);
+  // Logout tokens and security event tokens carry `events`: never a subject (Keycloak GHSA-7fpj-9hr8-28vh).
+  if (payload.events !== undefined) return false;
+  switch (declaredType) {
+    case TOKEN_TYPE_ACCESS_TOKEN:
+      return typ === ACCESS_TOKEN_TYP; // RFC 9068 §4
+    case TOKEN_TYPE_ID_TOKEN:
+      return typ === undefined || typ === 'jwt';
+    case TOKEN_TYPE_JWT:
+      return typ === undefined || typ === 'jwt' || typ === ACCESS_TOKEN_TYP || !FOREIGN_JWT_TYPES.test(typ);
+    default:
+      return false;
+  }
+}
+
+function scopesOf(payload: JWTPayload, claim: 'scope' | 'scp'): string[] | null {
+  const value = payload[claim];
+  if (value === undefined) return [];
+  if (typeof value === 'string') return value.split(' ').filter(Boolean);
+  if (Array.isArray(value) && value.every((item) => typeof item === 'string')) return value as string[];
+  return null;
+}
+
+function audiencesOf(payload: JWTPayload): string[] {
+  if (typeof payload.aud === 'string') return [payload.aud];
+  return Array.isArray(payload.aud)
+    ? payload.aud.filter((aud): aud is string => typeof aud === 'string')
+    : [];
+}
+
+/** RFC 8693 §4.4: `may_act` names who may act for the subject. */
+function mayActOf(payload: JWTPayload): string[] | null | undefined {
+  const value = payload[CLAIM_MAY_ACT];
+  if (value === undefined) return null;
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const sub = (value as Record<string, unknown>).sub;
+    if (typeof sub === 'string' && sub) return [sub];
+  }
+  return undefined;
+}
+
+export class InputTokenVerifier {
+  readonly #deps: InputTokenVerifierDeps;
+
+  constructor(deps: InputTokenVerifierDeps) {
+    this.#deps = deps;
+  }
+
+  async verify(
+    role: TokenRole,
+    token: string,
+    declaredType: string,
+    now: number,
+  ): Promise<Result<VerifiedToken>> {
+    // Cheap structural checks first, so oversized, encrypted or malformed input fails fast (ST-09).
+    if (token.length > MAX_INPUT_TOKEN_LENGTH) return invalid(role, 'is too large');
+    if (!COMPACT_JWS.test(token)) return invalid(role, 'is not a signed JWT in compact form');
+    let header: ProtectedHeaderParameters;
+    let unverified: JWTPayload;
+    try {
+      header = decodeProtectedHeader(token);
+      unverified = decodeJwt(token);
+    } catch {
+      return invalid(role, 'is not a well-formed JWT');
+    }
+    if (typeof header.alg !== 'string' || !(ACCEPTED_INPUT_ALGS as readonly string[]).includes(header.alg)) {
+      return invalid(role, 'uses an algorithm that is not accepted');
+    }
+    if (header.crit !== undefined) return invalid(role, 'carries unsupported critical header parameters');
+    if (!typeMatches(declaredType, header, unverified)) {
+      return invalid(role, 'does not match its declared token type');
+    }
+    if (typeof unverified.iss !== 'string') return invalid(role, 'has no issuer');
+
+    if (unverified.iss === this.#deps.issuer) {
+      if (declaredType === TOKEN_TYPE_ID_TOKEN)
+        return invalid(role, 'is not an ID token of a trusted issuer');
+      return this.#verifyOwn(role, token, header, now);
+    }
+    const trusted = await this.#deps.registry.getTrustedIssuer(unverified.iss);
+    if (!trusted) return invalid(role, 'was issued by an issuer that is not trusted');
+    return this.#verifyTrusted(role, token, trusted, now);
+  }
+
+  async #verifyOwn(
+    role: TokenRole,
+    token: string,
+    header: ProtectedHeaderParameters,
+    now: number,
+  ): Promise<Result<VerifiedToken>> {
+    const key = header.kid ? this.#deps.keys().verification.get(header.kid) : undefined;
+    if (!key) return invalid(role, 'was signed with an unknown key');
+    const verified = await this.#checkSignatureAndTimes(role, token, key.publicKey, key.alg, now);
+    if (!verified.ok) return verified;
+    const payload = verified.value;
+    if (typeof payload.jti !== 'string') return invalid(role, 'has no jti');
+    const standing = await this.#deps.lineage.standing(payload.jti);
+    if (!standing) return invalid(role, 'is not known to this service');
+    return this.#normalise(
+      role,
+      payload,
+      { kind: 'self' },
+      'scope',
+      standing.revoked,
+      standing.subjectIsAgent,
+    );
+  }
+
+  async #verifyTrusted(
+    role: TokenRole,
+    token: string,
+    trusted: TrustedIssuerRecord,
+    now: number,
+  ): Promise<Result<VerifiedToken>> {
+    const keys = this.#deps.trustedIssuerKeys.keysFor(trusted);
+    if (!keys) return invalid(role, "issuer's keys are not available");
+    const verified = await this.#checkSignatureAndTimes(role, token, keys, null, now);
+    if (!verified.ok) return verified;
+    const origin: TokenOrigin = {
+      kind: 'trusted_issuer',
+      issuer: trusted.issuer,
+      audiences: trusted.audiences,
+      maxDelegationDepth: trusted.maxDelegationDepth,
+    };
+    return this.#normalise(role, verified.value, origin, trusted.scopeClaim, false, false);
+  }
+
+  async #checkSignatureAndTimes(
+    role: TokenRole,
+    token: string,
+    key: JWTVerifyGetKey | CryptoKey,
+    alg: string | null,
+    now: number,
+  ): Promise<Result<JWTPayload>> {
+    const tolerance = this.#deps.clockToleranceSeconds;
+    try {
+      const { payload } = await jwtVerify(token, key as JWTVerifyGetKey, {
+        algorithms: alg ? [alg] : [...ACCEPTED_INPUT_ALGS],
+        clockTolerance: tolerance,
+        currentDate: new Date(now * 1000),
+        requiredClaims: ['exp', 'sub'],
+      });
+      if (typeof payload.iat === 'number' && payload.iat > now + tolerance) {
+        return invalid(role, 'was issued in the future');
+      }
+      if (typeof payload.sub !== 'string' || payload.sub === '') return invalid(role, 'has no subject');
+      return { ok: true, value: payload };
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) return invalid(role, 'has expired');
+      if (error instanceof joseErrors.JWTClaimValidationFailed)
+        return invalid(role, 'has invalid time or subject claims');
+      if (error instanceof joseErrors.JWKSTimeout || !(error instanceof joseErrors.JOSEError)) {
+        return invalid(role, "could not be checked: the issuer's keys are unreachable");
+      }
+      return invalid(role, 'signature or algorithm is invalid');
+    }
+  }
+
+  #normalise(
+    role: TokenRole,
+    payload: JWTPayload,
+    origin: TokenOrigin,
+    scopeClaim: 'scope' | 'scp',
+    revoked: boolean,
+    subjectIsAgent: boolean,
+  ): Result<VerifiedToken> {
+    const scopes = scopesOf(payload, origin.kind === 'self' ? CLAIM_SCOPE : scopeClaim);
+    if (!scopes) return invalid(role, 'has a malformed scope claim');
+    const actors = flattenActClaim(payload[CLAIM_ACT], MAX_ACT_NESTING);
+    if (!actors.ok) return invalid(role, 'has a malformed or too deeply nested act claim');
+    const mayAct = mayActOf(payload);
+    if (mayAct === undefined) return invalid(role, 'has a malformed may_act claim');
+    const txn = payload[CLAIM_TXN];
+    const clientId = payload[CLAIM_CLIENT_ID];
+    return {
+      ok: true,
+      value: {
+        origin,
+        sub: payload.sub as string,
+        aud: audiencesOf(payload),
+        scopes,
+        exp: payload.exp as number,
+        jti: typeof payload.jti === 'string' ? payload.jti : null,
+        txn: origin.kind === 'self' && typeof txn === 'string' ? txn : null,
+        clientId: typeof clientId === 'string' ? clientId : null,
+        actors: actors.value,
+        mayActSubjects: mayAct,
+        revoked,
+        subjectIsAgent,
+      },
+    };
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * Signs an issued token as an RFC 9068 JWT access token with the active signing key.
+ */
+import { SignJWT } from 'jose';
+import type { ActClaim } from '../domain/types.js';
+import type { LoadedKey } from '../infra/signing-keys.js';
+import { ACCESS_TOKEN_TYP } from './constants.js';
+
+export interface AccessTokenClaims {
+  readonly iss: string;
+  readonly sub: string;
+  readonly aud: string;
+  readonly client_id: string;
+  readonly scope: string;
+  readonly act?: ActClaim;
+  readonly txn: string;
+  readonly jti: string;
+  readonly iat: number;
+  readonly nbf: number;
+  readonly exp: number;
+}
+
+export function signAccessToken(key: LoadedKey, claims: AccessTokenClaims): Promise<string> {
+  return new SignJWT({ ...claims })
+    .setProtectedHeader({ alg: key.alg, typ: ACCESS_TOKEN_TYP, kid: key.kid })
+    .sign(key.privateKey);
+}

@@ -1,0 +1,51 @@
+/**
+ * Koa middleware around every provider request. For the token endpoint it adds `Pragma:
+ * no-cache` (RFC 6749 §5.1), `Retry-After` on 429/503, and writes the audit event for refusals
+ * that happen before a grant handler runs (client authentication, unsupported grant, malformed
+ * parameters), so every decision has its audit row.
+ */
+import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { RuleCode } from '../domain/types.js';
+import type { LineageStore } from '../infra/lineage-store.js';
+import { AUDITED, RateLimited } from './grants.js';
+import { TOKEN_PATH } from './provider.js';
+
+interface Logger {
+  error(object: object, message: string): void;
+}
+
+function ruleFor(error: unknown, status: number): RuleCode {
+  if (error === 'invalid_client') return 'client_authentication_failed';
+  if (error === 'unauthorized_client') return 'grant_type_not_allowed';
+  if (status >= 500) return 'unavailable';
+  return 'invalid_parameters';
+}
+
+export function tokenEndpointHooks(lineage: LineageStore, log: Logger) {
+  return async function tokenEndpointHook(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
+    if (ctx.path !== TOKEN_PATH) return next();
+    ctx.set('Pragma', 'no-cache');
+    await next();
+    if (ctx.status === 503) ctx.set('Retry-After', '5');
+    if (ctx.status < 400 || (ctx as unknown as Record<symbol, unknown>)[AUDITED]) return;
+    const body = (ctx.body ?? {}) as { error?: string; error_description?: string };
+    const params = (ctx.oidc?.params ?? {}) as Record<string, unknown>;
+    const claimedClientId = typeof params.client_id === 'string' ? params.client_id : null;
+    try {
+      await lineage.recordRefusal({
+        decision: 'denied',
+        rule: ruleFor(body.error, ctx.status),
+        grantType: typeof params.grant_type === 'string' ? params.grant_type : null,
+        clientId: ctx.oidc?.client?.clientId ?? claimedClientId,
+        description: body.error_description ?? body.error ?? null,
+      });
+    } catch (error) {
+      log.error({ err: error }, 'could not write the audit event of a refused token request');
+    }
+  };
+}
+
+/** Sets `Retry-After` from a rate-limit refusal; called from the provider's `grant.error` event. */
+export function onGrantError(ctx: KoaContextWithOIDC, error: unknown): void {
+  if (error instanceof RateLimited) ctx.set('Retry-After', String(error.retryAfterSeconds));
+}
