@@ -13,13 +13,19 @@ import { PrismaClient } from './generated/prisma/client.js';
 export type { PrismaClient };
 export type Transaction = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
 
-export interface Database {
+/** Plain SQL outside Prisma, for migrations and health checks. */
+export interface SqlSession {
+  /** Runs a multi-statement SQL script. */
+  executeScript(sql: string): Promise<void>;
+  /** Runs one parameterised statement and returns its rows. */
+  query<Row>(sql: string, params?: unknown[]): Promise<Row[]>;
+}
+
+export interface Database extends SqlSession {
   readonly prisma: PrismaClient;
   readonly kind: 'postgresql' | 'pglite';
-  /** Runs a multi-statement SQL script outside Prisma (migrations). */
-  executeScript(sql: string): Promise<void>;
-  /** Runs one parameterised statement outside Prisma and returns its rows. */
-  query<Row>(sql: string, params?: unknown[]): Promise<Row[]>;
+  /** Runs `work` on one dedicated connection (session-level locks need that). */
+  withSession<T>(work: (session: SqlSession) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -52,6 +58,21 @@ async function openPostgres(databaseUrl: string): Promise<Database> {
     async query<Row>(sql: string, params: unknown[] = []) {
       return (await pool.query(sql, params)).rows as Row[];
     },
+    async withSession(work) {
+      const client = await pool.connect();
+      try {
+        return await work({
+          async executeScript(sql) {
+            await client.query(sql);
+          },
+          async query<Row>(sql: string, params: unknown[] = []) {
+            return (await client.query(sql, params)).rows as Row[];
+          },
+        });
+      } finally {
+        client.release();
+      }
+    },
     async close() {
       await prisma.$disconnect();
       await pool.end();
@@ -63,15 +84,20 @@ async function openPglite(directory: string): Promise<Database> {
   mkdirSync(directory, { recursive: true });
   const client = await PGlite.create(directory);
   const prisma = new PrismaClient({ adapter: new PrismaPGlite(client) });
-  return {
-    prisma,
-    kind: 'pglite',
+  const session: SqlSession = {
     async executeScript(sql) {
       await client.exec(sql);
     },
     async query<Row>(sql: string, params: unknown[] = []) {
       return (await client.query<Row>(sql, params)).rows;
     },
+  };
+  return {
+    prisma,
+    kind: 'pglite',
+    ...session,
+    // PGlite is a single connection: every call already runs on the same session.
+    withSession: (work) => work(session),
     async close() {
       await prisma.$disconnect();
       await client.close();

@@ -24,6 +24,7 @@ import type { AgentRecord, Registry } from '../infra/registry.js';
 import type { KeySet } from '../infra/signing-keys.js';
 import { TOKEN_TYPE_ACCESS_TOKEN } from './constants.js';
 import { parseExchange, parseTarget, type Params } from './exchange-request.js';
+import { RateLimited, ServiceUnavailable } from './errors.js';
 import type { InputTokenVerifier } from './input-token.js';
 import { signAccessToken } from './mint.js';
 
@@ -38,30 +39,6 @@ export interface GrantDeps {
   readonly rateCounter: RateCounter;
   /** Where dependency failures are reported; the client only sees 503. */
   readonly logError: (error: unknown, message: string) => void;
-}
-
-/** A failure of a dependency (database, Redis): answer 503 and issue nothing (AV-01). */
-export class ServiceUnavailable extends errors.OIDCProviderError {
-  constructor() {
-    super(503, 'temporarily_unavailable');
-    Object.assign(this, {
-      error_description: 'the service is temporarily unavailable, retry later',
-      expose: true,
-    });
-  }
-}
-
-export class RateLimited extends errors.OIDCProviderError {
-  readonly retryAfterSeconds: number;
-
-  constructor(retryAfterSeconds: number) {
-    super(429, 'rate_limit_exceeded');
-    this.retryAfterSeconds = retryAfterSeconds;
-    Object.assign(this, {
-      error_description: 'too many token requests for this client, retry later',
-      expose: true,
-    });
-  }
 }
 
 /** Marks a token-endpoint request whose decision the grant has already audited. */

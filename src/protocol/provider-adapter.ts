@@ -5,6 +5,7 @@
  * No other model is used: this service issues its own JWTs and keeps no grants or sessions.
  */
 import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { ServiceUnavailable } from './errors.js';
 import { GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE } from '../domain/types.js';
 import type { PrismaClient } from '../infra/database.js';
 import type { AgentRecord, Registry } from '../infra/registry.js';
@@ -30,6 +31,15 @@ export function clientMetadata(agent: AgentRecord): AdapterPayload {
   } as AdapterPayload;
 }
 
+/** A storage failure during client authentication answers 503, never 500 or a skipped check (AV-02). */
+async function failClosed<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch {
+    throw new ServiceUnavailable();
+  }
+}
+
 export function createAdapterClass(prisma: PrismaClient, registry: Registry) {
   return class ProviderAdapter implements Adapter {
     readonly #model: string;
@@ -39,6 +49,10 @@ export function createAdapterClass(prisma: PrismaClient, registry: Registry) {
     }
 
     async find(id: string): Promise<AdapterPayload | undefined> {
+      return failClosed(() => this.#find(id));
+    }
+
+    async #find(id: string): Promise<AdapterPayload | undefined> {
       if (this.#model === 'Client') {
         const agent = await registry.getAgent(id);
         return agent && agent.status === 'enabled' ? clientMetadata(agent) : undefined;
@@ -65,6 +79,10 @@ export function createAdapterClass(prisma: PrismaClient, registry: Registry) {
     }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
+      return failClosed(() => this.#upsert(id, payload, expiresIn));
+    }
+
+    async #upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {
       const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
       const data = { payload: payload as object, expiresAt };
       await prisma.providerRecord.upsert({

@@ -7,7 +7,8 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import type { RuleCode } from '../domain/types.js';
 import type { LineageStore } from '../infra/lineage-store.js';
-import { AUDITED, RateLimited } from './grants.js';
+import { RateLimited } from './errors.js';
+import { AUDITED } from './grants.js';
 import { TOKEN_PATH } from './provider.js';
 
 interface Logger {
