@@ -64,6 +64,15 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   );
 }
 
+/** Stable codes for fastify's own client errors, instead of its internal `FST_ERR_*` names. */
+const FASTIFY_CLIENT_ERROR_CODES: Record<string, string> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'unsupported_media_type',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'payload_too_large',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'malformed_json',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'malformed_json',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'bad_request',
+};
+
 export function registerProblemHandlers(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, {
@@ -105,7 +114,7 @@ export function registerProblemHandlers(app: FastifyInstance): void {
       // fastify's own client errors: malformed JSON, body too large, unsupported media type.
       return sendProblem(reply, {
         status: error.statusCode,
-        code: (error.code ?? 'bad_request').toLowerCase(),
+        code: FASTIFY_CLIENT_ERROR_CODES[error.code] ?? (error.code ?? 'bad_request').toLowerCase(),
         detail: error.message,
       });
     }

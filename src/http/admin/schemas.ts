@@ -1,0 +1,279 @@
+/**
+ * TypeBox schemas of the admin API (CONTRACT §4): each validates a request part and gives its
+ * static type through `Static<>`. Every object is closed (`additionalProperties: false`) and the
+ * admin validator rejects rather than strips, so mass assignment (`is_admin`, `secretHash`) is a
+ * 400 (SECURITY-CASES AD-03). Rules a schema cannot express (reserved ids, JWKS contents, URL
+ * hosts, wildcards) live in validation.ts.
+ */
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE } from '../../domain/types.js';
+
+/** CONTRACT §4: a caller-chosen client_id. */
+export const AGENT_ID_PATTERN = '^[A-Za-z0-9._:/-]{3,200}$';
+/** A resource id is the `aud` value, usually a URI: the agent charset, longer. */
+export const RESOURCE_ID_PATTERN = '^[A-Za-z0-9._:/-]{3,500}$';
+/** RFC 6749 §3.3 scope-token; wildcards are refused separately with their own code (AD-05). */
+const SCOPE_TOKEN_PATTERN = '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$';
+/** An audience value (RFC 7519 §4.1.3 StringOrURI): printable ASCII without spaces. */
+const AUDIENCE_PATTERN = '^[\\x21-\\x7E]+$';
+
+/** Bounds that keep one registry row, and every token decision that reads it, small. */
+export const MAX_LIST_ITEMS = 100;
+export const MAX_JWKS_KEYS = 20;
+export const MAX_TOKEN_TTL_SECONDS = 3600;
+export const MAX_PAGE_SIZE = 200;
+export const DEFAULT_PAGE_SIZE = 50;
+
+export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+export const SECRET_AUTH_METHODS: readonly AuthMethod[] = ['client_secret_basic', 'client_secret_post'];
+export const GRANT_TYPES = [GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE] as const;
+
+/** Defaults of CONTRACT §4, applied in code so that PATCH (all optional) never inherits them. */
+export const AGENT_DEFAULTS = {
+  description: '',
+  owner: '',
+  tokenEndpointAuthMethod: 'client_secret_basic' as AuthMethod,
+  allowedScopes: [] as string[],
+  allowedAudiences: [] as string[],
+  grantTypes: [...GRANT_TYPES] as string[],
+  maxDelegationDepth: 4,
+  tokenTtlSeconds: 300,
+  mayImpersonate: false,
+};
+
+const closed = { additionalProperties: false } as const;
+
+function uniqueList<T extends TSchema>(item: T, options: { minItems?: number } = {}) {
+  return Type.Array(item, { uniqueItems: true, maxItems: MAX_LIST_ITEMS, ...options });
+}
+
+const ScopeList = uniqueList(Type.String({ minLength: 1, maxLength: 200, pattern: SCOPE_TOKEN_PATTERN }));
+const AudienceList = uniqueList(Type.String({ minLength: 1, maxLength: 500, pattern: AUDIENCE_PATTERN }));
+const HttpUrl = Type.String({ minLength: 1, maxLength: 2000 });
+const Timestamp = Type.String({ description: 'RFC 3339 date-time' });
+
+/**
+ * RFC 7517 §5: a JWK Set. Members of each key beyond the common ones are kept open (JWKs carry
+ * kty-specific members); validation.ts refuses private members and keys that do not import.
+ */
+export const JwkSet = Type.Object(
+  {
+    keys: Type.Array(
+      Type.Object(
+        {
+          kty: Type.String({ minLength: 1, maxLength: 10 }),
+          kid: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+          alg: Type.Optional(Type.String({ minLength: 1, maxLength: 20 })),
+          use: Type.Optional(Type.String({ minLength: 1, maxLength: 10 })),
+        },
+        { additionalProperties: true },
+      ),
+      { minItems: 1, maxItems: MAX_JWKS_KEYS },
+    ),
+  },
+  closed,
+);
+export type JwkSet = Static<typeof JwkSet>;
+
+// ---- agents ----------------------------------------------------------------------------------
+
+const agentFields = {
+  name: Type.String({ minLength: 1, maxLength: 200 }),
+  description: Type.String({ maxLength: 2000 }),
+  owner: Type.String({ maxLength: 200 }),
+  tokenEndpointAuthMethod: Type.Union(AUTH_METHODS.map((method) => Type.Literal(method))),
+  jwks: JwkSet,
+  jwksUri: HttpUrl,
+  allowedScopes: ScopeList,
+  allowedAudiences: AudienceList,
+  grantTypes: uniqueList(Type.Union(GRANT_TYPES.map((grant) => Type.Literal(grant))), { minItems: 1 }),
+  maxDelegationDepth: Type.Integer({ minimum: 1 }),
+  tokenTtlSeconds: Type.Integer({ minimum: 1, maximum: MAX_TOKEN_TTL_SECONDS }),
+  mayImpersonate: Type.Boolean(),
+};
+
+export const AgentCreateBody = Type.Object(
+  {
+    id: Type.Optional(Type.String({ pattern: AGENT_ID_PATTERN })),
+    name: agentFields.name,
+    description: Type.Optional(agentFields.description),
+    owner: Type.Optional(agentFields.owner),
+    tokenEndpointAuthMethod: Type.Optional(agentFields.tokenEndpointAuthMethod),
+    jwks: Type.Optional(agentFields.jwks),
+    jwksUri: Type.Optional(agentFields.jwksUri),
+    allowedScopes: Type.Optional(agentFields.allowedScopes),
+    allowedAudiences: Type.Optional(agentFields.allowedAudiences),
+    grantTypes: Type.Optional(agentFields.grantTypes),
+    maxDelegationDepth: Type.Optional(agentFields.maxDelegationDepth),
+    tokenTtlSeconds: Type.Optional(agentFields.tokenTtlSeconds),
+    mayImpersonate: Type.Optional(agentFields.mayImpersonate),
+  },
+  closed,
+);
+export type AgentCreateBody = Static<typeof AgentCreateBody>;
+
+/**
+ * CONTRACT §4: any field but `id`. `jwks` or `jwksUri` replaces the key source (the other one is
+ * dropped); `null` clears it.
+ */
+export const AgentPatchBody = Type.Object(
+  {
+    name: Type.Optional(agentFields.name),
+    description: Type.Optional(agentFields.description),
+    owner: Type.Optional(agentFields.owner),
+    tokenEndpointAuthMethod: Type.Optional(agentFields.tokenEndpointAuthMethod),
+    jwks: Type.Optional(Type.Union([agentFields.jwks, Type.Null()])),
+    jwksUri: Type.Optional(Type.Union([agentFields.jwksUri, Type.Null()])),
+    allowedScopes: Type.Optional(agentFields.allowedScopes),
+    allowedAudiences: Type.Optional(agentFields.allowedAudiences),
+    grantTypes: Type.Optional(agentFields.grantTypes),
+    maxDelegationDepth: Type.Optional(agentFields.maxDelegationDepth),
+    tokenTtlSeconds: Type.Optional(agentFields.tokenTtlSeconds),
+    mayImpersonate: Type.Optional(agentFields.mayImpersonate),
+  },
+  { ...closed, minProperties: 1 },
+);
+export type AgentPatchBody = Static<typeof AgentPatchBody>;
+
+export const AgentView = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  description: Type.String(),
+  owner: Type.String(),
+  status: Type.Union([Type.Literal('enabled'), Type.Literal('disabled'), Type.Literal('deleted')]),
+  tokenEndpointAuthMethod: Type.String(),
+  jwks: Type.Unknown({ description: 'the JWK Set, or null' }),
+  jwksUri: Type.Union([Type.String(), Type.Null()]),
+  allowedScopes: Type.Array(Type.String()),
+  allowedAudiences: Type.Array(Type.String()),
+  grantTypes: Type.Array(Type.String()),
+  maxDelegationDepth: Type.Integer(),
+  tokenTtlSeconds: Type.Integer(),
+  mayImpersonate: Type.Boolean(),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+  deletedAt: Type.Union([Timestamp, Type.Null()]),
+});
+export type AgentView = Static<typeof AgentView>;
+
+/** The agent plus its client secret: only in the answer that creates or rotates it (AD-09). */
+export const AgentWithSecretView = Type.Object({
+  ...AgentView.properties,
+  clientSecret: Type.Optional(Type.String()),
+});
+export type AgentWithSecretView = Static<typeof AgentWithSecretView>;
+
+// ---- resources -------------------------------------------------------------------------------
+
+const resourceFields = {
+  name: Type.String({ maxLength: 200 }),
+  scopes: ScopeList,
+};
+
+export const ResourceCreateBody = Type.Object(
+  {
+    id: Type.String({ pattern: RESOURCE_ID_PATTERN }),
+    name: Type.Optional(resourceFields.name),
+    scopes: Type.Optional(resourceFields.scopes),
+  },
+  closed,
+);
+export type ResourceCreateBody = Static<typeof ResourceCreateBody>;
+
+export const ResourcePatchBody = Type.Object(
+  { name: Type.Optional(resourceFields.name), scopes: Type.Optional(resourceFields.scopes) },
+  { ...closed, minProperties: 1 },
+);
+export type ResourcePatchBody = Static<typeof ResourcePatchBody>;
+
+export const ResourceView = Type.Object({
+  id: Type.String(),
+  name: Type.String(),
+  scopes: Type.Array(Type.String()),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type ResourceView = Static<typeof ResourceView>;
+
+// ---- trusted issuers -------------------------------------------------------------------------
+
+const issuerFields = {
+  issuer: HttpUrl,
+  jwks: JwkSet,
+  jwksUri: HttpUrl,
+  audiences: uniqueList(Type.String({ minLength: 1, maxLength: 500, pattern: AUDIENCE_PATTERN }), {
+    minItems: 1,
+  }),
+  scopeClaim: Type.Union([Type.Literal('scope'), Type.Literal('scp')]),
+  maxDelegationDepth: Type.Integer({ minimum: 1 }),
+};
+
+export const TrustedIssuerCreateBody = Type.Object(
+  {
+    id: Type.Optional(Type.String({ pattern: AGENT_ID_PATTERN })),
+    issuer: issuerFields.issuer,
+    jwks: Type.Optional(issuerFields.jwks),
+    jwksUri: Type.Optional(issuerFields.jwksUri),
+    audiences: issuerFields.audiences,
+    scopeClaim: Type.Optional(issuerFields.scopeClaim),
+    maxDelegationDepth: Type.Optional(issuerFields.maxDelegationDepth),
+  },
+  closed,
+);
+export type TrustedIssuerCreateBody = Static<typeof TrustedIssuerCreateBody>;
+
+/** Any field but `id`; `jwks` or `jwksUri` replaces the key source; `maxDelegationDepth: null` lifts the limit. */
+export const TrustedIssuerPatchBody = Type.Object(
+  {
+    issuer: Type.Optional(issuerFields.issuer),
+    jwks: Type.Optional(issuerFields.jwks),
+    jwksUri: Type.Optional(issuerFields.jwksUri),
+    audiences: Type.Optional(issuerFields.audiences),
+    scopeClaim: Type.Optional(issuerFields.scopeClaim),
+    maxDelegationDepth: Type.Optional(Type.Union([issuerFields.maxDelegationDepth, Type.Null()])),
+  },
+  { ...closed, minProperties: 1 },
+);
+export type TrustedIssuerPatchBody = Static<typeof TrustedIssuerPatchBody>;
+
+export const TrustedIssuerView = Type.Object({
+  id: Type.String(),
+  issuer: Type.String(),
+  jwks: Type.Unknown({ description: 'the JWK Set, or null' }),
+  jwksUri: Type.Union([Type.String(), Type.Null()]),
+  audiences: Type.Array(Type.String()),
+  scopeClaim: Type.String(),
+  maxDelegationDepth: Type.Union([Type.Integer(), Type.Null()]),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type TrustedIssuerView = Static<typeof TrustedIssuerView>;
+
+// ---- shared request parts --------------------------------------------------------------------
+
+export const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 500 }) }, closed);
+export type IdParams = Static<typeof IdParams>;
+
+export const ListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
+  },
+  closed,
+);
+export type ListQuery = Static<typeof ListQuery>;
+
+export const AgentListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
+    includeDeleted: Type.Optional(Type.Boolean()),
+  },
+  closed,
+);
+export type AgentListQuery = Static<typeof AgentListQuery>;
+
+export function Page<T extends TSchema>(item: T) {
+  return Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
+}

@@ -1,0 +1,53 @@
+/**
+ * What the admin API shows of registry rows. Each view lists its members explicitly, so a column
+ * added later (or `secretHash`) never reaches a response by accident (AD-09).
+ */
+import type { Agent, Resource, TrustedIssuer } from '../../infra/admin-store.js';
+import type { AgentStatus } from '../../domain/types.js';
+import type { AgentView, ResourceView, TrustedIssuerView } from './schemas.js';
+
+export function agentView(row: Agent): AgentView {
+  return {
+    id: row.id,
+    name: row.name,
+    description: row.description,
+    owner: row.owner,
+    status: row.status as AgentStatus,
+    tokenEndpointAuthMethod: row.tokenEndpointAuthMethod,
+    jwks: row.jwks ?? null,
+    jwksUri: row.jwksUri,
+    allowedScopes: row.allowedScopes,
+    allowedAudiences: row.allowedAudiences,
+    grantTypes: row.grantTypes,
+    maxDelegationDepth: row.maxDelegationDepth,
+    tokenTtlSeconds: row.tokenTtlSeconds,
+    mayImpersonate: row.mayImpersonate,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+    deletedAt: row.deletedAt?.toISOString() ?? null,
+  };
+}
+
+export function resourceView(row: Resource): ResourceView {
+  return {
+    id: row.id,
+    name: row.name,
+    scopes: row.scopes,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+export function trustedIssuerView(row: TrustedIssuer): TrustedIssuerView {
+  return {
+    id: row.id,
+    issuer: row.issuer,
+    jwks: row.jwks ?? null,
+    jwksUri: row.jwksUri,
+    audiences: row.audiences,
+    scopeClaim: row.scopeClaim,
+    maxDelegationDepth: row.maxDelegationDepth,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}

@@ -1,0 +1,234 @@
+/**
+ * Write side of the registry (agents, resources, trusted issuers) for the admin API. Every write
+ * runs in one transaction under a registry-wide advisory lock, so the checks that span tables
+ * (an id is an agent or a resource, never both; a trusted issuer's audience is never an agent) see
+ * every concurrent write, on any instance (SECURITY-CASES AD-04, AD-08). After each committed write
+ * `onChange` runs, so the read-side cache (registry.ts) drops what it held.
+ */
+import type { PrismaClient, Transaction } from './database.js';
+import { Prisma, type Agent, type Resource, type TrustedIssuer } from './generated/prisma/client.js';
+
+export type { Agent, Resource, TrustedIssuer };
+
+/** Arbitrary but fixed key of the advisory lock that serialises registry writes. */
+const REGISTRY_LOCK_KEY = 72_685_011;
+
+export type RegistryConflictCode = 'id_taken' | 'issuer_taken' | 'audience_is_agent';
+
+/** A write refused because of what else the registry holds. */
+export class RegistryConflict extends Error {
+  readonly code: RegistryConflictCode;
+
+  constructor(code: RegistryConflictCode, message: string) {
+    super(message);
+    this.name = 'RegistryConflict';
+    this.code = code;
+  }
+}
+
+type Writable<Row> = Omit<Row, 'createdAt' | 'updatedAt' | 'jwks'> & { jwks: object | null };
+export type AgentData = Writable<Agent>;
+export type ResourceData = Omit<Resource, 'createdAt' | 'updatedAt'>;
+export type TrustedIssuerData = Writable<TrustedIssuer>;
+/** What a change may set: anything but the id. */
+export type Change<Data> = Partial<Omit<Data, 'id'>>;
+
+export interface PageRequest {
+  /** Only rows whose id sorts after this one. */
+  readonly after: string | null;
+  readonly take: number;
+}
+
+function pageArgs(page: PageRequest) {
+  return {
+    where: page.after === null ? {} : { id: { gt: page.after } },
+    orderBy: { id: 'asc' as const },
+    take: page.take,
+  };
+}
+
+/** Prisma writes SQL NULL into a nullable Json column only through `DbNull`. */
+function jsonColumn(value: object | null | undefined) {
+  return value === null ? Prisma.DbNull : (value as Prisma.InputJsonValue | undefined);
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: string } | null)?.code === 'P2002';
+}
+
+export class RegistryAdminStore {
+  readonly #prisma: PrismaClient;
+  readonly #onChange: () => void;
+
+  constructor(prisma: PrismaClient, onChange: () => void) {
+    this.#prisma = prisma;
+    this.#onChange = onChange;
+  }
+
+  async #write<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+    let result: T;
+    try {
+      result = await this.#prisma.$transaction(async (tx) => {
+        await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${REGISTRY_LOCK_KEY})`);
+        return work(tx);
+      });
+    } catch (error) {
+      // Every writer takes the lock, so this is a backstop, not a path normal requests take.
+      if (isUniqueViolation(error)) throw new RegistryConflict('id_taken', 'the id is already in use');
+      throw error;
+    }
+    this.#onChange();
+    return result;
+  }
+
+  /**
+   * Loads a row under the lock, lets `change` compute the new values from it (it may throw to
+   * refuse, and nothing is written), then saves them. Null when `load` finds nothing.
+   */
+  #modify<Row, Data>(
+    load: (tx: Transaction) => Promise<Row | null>,
+    change: (current: Row) => Promise<Data>,
+    save: (tx: Transaction, current: Row, data: Data) => Promise<Row>,
+  ): Promise<Row | null> {
+    return this.#write(async (tx) => {
+      const current = await load(tx);
+      if (current === null) return null;
+      return save(tx, current, await change(current));
+    });
+  }
+
+  /** What already uses `id` as a client_id or audience, if anything. Tombstones count (AD-04). */
+  async #idHolder(tx: Transaction, id: string): Promise<string | null> {
+    if (await tx.agent.findUnique({ where: { id }, select: { id: true } })) return 'an agent';
+    if (await tx.resource.findUnique({ where: { id }, select: { id: true } })) return 'a resource';
+    return null;
+  }
+
+  /**
+   * A token addressed to an agent belongs to that agent alone (CONTRACT §4): an id may not be both
+   * an agent and an audience by which a trusted issuer addresses this service.
+   */
+  async #checkAudiencesAreNotAgents(tx: Transaction, audiences: readonly string[]): Promise<void> {
+    const agent = await tx.agent.findFirst({ where: { id: { in: [...audiences] } }, select: { id: true } });
+    if (agent) {
+      throw new RegistryConflict('audience_is_agent', `audience "${agent.id}" is a registered agent id`);
+    }
+  }
+
+  // ---- agents --------------------------------------------------------------------------------
+
+  createAgent(data: AgentData): Promise<Agent> {
+    return this.#write(async (tx) => {
+      const holder = await this.#idHolder(tx, data.id);
+      if (holder) throw new RegistryConflict('id_taken', `the id is already used by ${holder}`);
+      const issuer = await tx.trustedIssuer.findFirst({
+        where: { audiences: { has: data.id } },
+        select: { id: true },
+      });
+      if (issuer) {
+        throw new RegistryConflict(
+          'id_taken',
+          'the id is an audience by which a trusted issuer addresses this service',
+        );
+      }
+      return tx.agent.create({ data: { ...data, jwks: jsonColumn(data.jwks) } });
+    });
+  }
+
+  /** The agent, including disabled ones and deleted tombstones. */
+  getAgent(id: string): Promise<Agent | null> {
+    return this.#prisma.agent.findUnique({ where: { id } });
+  }
+
+  listAgents(page: PageRequest, includeDeleted: boolean): Promise<Agent[]> {
+    const args = pageArgs(page);
+    return this.#prisma.agent.findMany({
+      ...args,
+      where: { ...args.where, ...(includeDeleted ? {} : { status: { not: 'deleted' } }) },
+    });
+  }
+
+  /** Changes a live agent; null when it does not exist or is deleted (tombstones never change). */
+  updateAgent(id: string, change: (current: Agent) => Promise<Change<AgentData>>): Promise<Agent | null> {
+    return this.#modify(
+      (tx) => tx.agent.findFirst({ where: { id, status: { not: 'deleted' } } }),
+      change,
+      (tx, _current, data) =>
+        tx.agent.update({ where: { id }, data: { ...data, jwks: jsonColumn(data.jwks) } }),
+    );
+  }
+
+  // ---- resources -----------------------------------------------------------------------------
+
+  createResource(data: ResourceData): Promise<Resource> {
+    return this.#write(async (tx) => {
+      const holder = await this.#idHolder(tx, data.id);
+      if (holder) throw new RegistryConflict('id_taken', `the id is already used by ${holder}`);
+      return tx.resource.create({ data });
+    });
+  }
+
+  getResource(id: string): Promise<Resource | null> {
+    return this.#prisma.resource.findUnique({ where: { id } });
+  }
+
+  listResources(page: PageRequest): Promise<Resource[]> {
+    return this.#prisma.resource.findMany(pageArgs(page));
+  }
+
+  updateResource(id: string, change: (current: Resource) => Promise<Change<ResourceData>>) {
+    return this.#modify(
+      (tx) => tx.resource.findUnique({ where: { id } }),
+      change,
+      (tx, _current, data) => tx.resource.update({ where: { id }, data }),
+    );
+  }
+
+  deleteResource(id: string): Promise<boolean> {
+    return this.#write(async (tx) => (await tx.resource.deleteMany({ where: { id } })).count > 0);
+  }
+
+  // ---- trusted issuers -----------------------------------------------------------------------
+
+  async #checkIssuerFree(tx: Transaction, issuer: string, exceptId: string | null): Promise<void> {
+    const holder = await tx.trustedIssuer.findUnique({ where: { issuer }, select: { id: true } });
+    if (holder && holder.id !== exceptId) {
+      throw new RegistryConflict('issuer_taken', 'this issuer is already registered');
+    }
+  }
+
+  createTrustedIssuer(data: TrustedIssuerData): Promise<TrustedIssuer> {
+    return this.#write(async (tx) => {
+      if (await tx.trustedIssuer.findUnique({ where: { id: data.id }, select: { id: true } })) {
+        throw new RegistryConflict('id_taken', 'the id is already used by a trusted issuer');
+      }
+      await this.#checkIssuerFree(tx, data.issuer, null);
+      await this.#checkAudiencesAreNotAgents(tx, data.audiences);
+      return tx.trustedIssuer.create({ data: { ...data, jwks: jsonColumn(data.jwks) } });
+    });
+  }
+
+  getTrustedIssuer(id: string): Promise<TrustedIssuer | null> {
+    return this.#prisma.trustedIssuer.findUnique({ where: { id } });
+  }
+
+  listTrustedIssuers(page: PageRequest): Promise<TrustedIssuer[]> {
+    return this.#prisma.trustedIssuer.findMany(pageArgs(page));
+  }
+
+  updateTrustedIssuer(id: string, change: (current: TrustedIssuer) => Promise<Change<TrustedIssuerData>>) {
+    return this.#modify(
+      (tx) => tx.trustedIssuer.findUnique({ where: { id } }),
+      change,
+      async (tx, _current, data) => {
+        if (data.issuer !== undefined) await this.#checkIssuerFree(tx, data.issuer, id);
+        if (data.audiences !== undefined) await this.#checkAudiencesAreNotAgents(tx, data.audiences);
+        return tx.trustedIssuer.update({ where: { id }, data: { ...data, jwks: jsonColumn(data.jwks) } });
+      },
+    );
+  }
+
+  deleteTrustedIssuer(id: string): Promise<boolean> {
+    return this.#write(async (tx) => (await tx.trustedIssuer.deleteMany({ where: { id } })).count > 0);
+  }
+}
