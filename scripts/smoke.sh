@@ -12,9 +12,10 @@ unset DATABASE_URL REDIS_URL
 BASE="http://127.0.0.1:${PORT}"
 LOG="$DATA_DIR/server.log"
 
-npm start >"$LOG" 2>&1 &
+# Its own process group, so cleanup reaches npm and the node process under it.
+setsid npm start >"$LOG" 2>&1 &
 SERVER_PID=$!
-cleanup() { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; rm -rf "$DATA_DIR"; }
+cleanup() { kill -- "-$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; rm -rf "$DATA_DIR"; }
 trap cleanup EXIT
 
 for _ in $(seq 1 120); do
@@ -26,8 +27,12 @@ curl -fsS "$BASE/readyz"; echo
 
 node scripts/smoke-exchange.mjs "$BASE" "$ADMIN_TOKEN"
 
-kill -TERM "$SERVER_PID"
-wait "$SERVER_PID" && echo "graceful shutdown: exit 0"
+# SIGTERM to the server process itself (npm is only its parent): it must finish and exit 0.
+NODE_PID=$(pgrep -g "$SERVER_PID" -f "^node dist/server.js" | head -n1)
+kill -TERM "$NODE_PID"
+wait "$SERVER_PID"
+echo "graceful shutdown: exit 0"
+grep -q '"msg":"shutting down"' "$LOG"
 trap - EXIT
 rm -rf "$DATA_DIR"
 echo "smoke: 1 passed, 0 failed"
