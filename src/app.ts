@@ -13,7 +13,7 @@ import { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { adminRoutes } from './http/admin/index.js';
 import { healthRoutes } from './http/health.js';
-import { registerProblemHandlers } from './http/problem.js';
+import { OAuthEndpointError, registerProblemHandlers } from './http/problem.js';
 import type { Database } from './infra/database.js';
 import { LineageStore } from './infra/lineage-store.js';
 import { MemoryRateCounter, RedisRateCounter, type RateCounter } from './infra/rate-counter.js';
@@ -76,7 +76,9 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     ? new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false })
     : null;
   redis?.on('error', (error) => app.log.warn({ err: error }, 'redis error'));
-  const rateCounter: RateCounter = redis ? new RedisRateCounter(redis) : new MemoryRateCounter();
+  const rateCounter: RateCounter = redis
+    ? new RedisRateCounter(redis, config.redisKeyPrefix)
+    : new MemoryRateCounter();
 
   const registry = new Registry(database.prisma);
   const lineage = new LineageStore(database.prisma);
@@ -123,7 +125,10 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
   app.decorate('sts', { config, database, registry, lineage, keys, engine });
   registerProblemHandlers(app);
 
-  await app.register(rateLimit, { global: false, ...(redis ? { redis, nameSpace: 'agent-sts:rl:' } : {}) });
+  await app.register(rateLimit, {
+    global: false,
+    ...(redis ? { redis, nameSpace: `${config.redisKeyPrefix}rl:` } : {}),
+  });
   // @fastify/rate-limit does not reach middie-mounted paths on its own (DESIGN.md): an explicit
   // onRequest hook, before the mount, limits the token endpoint by address. Per-client limits
   // need the authenticated client and run inside the grant handlers.
@@ -131,6 +136,13 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     max: config.tokenRateLimitPerAddress,
     timeWindow: 60_000,
     keyGenerator: (request) => `token-addr:${request.ip}`,
+    // The token endpoint answers in OAuth's error format, not as a problem document.
+    errorResponseBuilder: (_request, context) =>
+      new OAuthEndpointError(
+        429,
+        'rate_limit_exceeded',
+        `too many token requests, retry in ${context.after}`,
+      ),
   });
   app.addHook('onRequest', async (request, reply) => {
     if (request.method === 'POST' && request.url.split('?')[0] === TOKEN_PATH) {

@@ -14,6 +14,8 @@ export interface Config {
   readonly databaseUrl: string | null;
   readonly dataDir: string;
   readonly redisUrl: string | null;
+  /** Prefix of every Redis key, so several deployments (or test servers) can share one Redis. */
+  readonly redisKeyPrefix: string;
   readonly adminToken: string;
   /** 32-byte AES-256-GCM key that encrypts signing keys at rest. */
   readonly keyEncryptionKey: Buffer;
@@ -71,6 +73,16 @@ function url(name: string, raw: string, protocols: readonly string[]): string {
     throw new ConfigError(`${name} must use ${protocols.join(' or ')}, got "${parsed.protocol}"`);
   }
   return raw;
+}
+
+function redisKeyPrefix(raw: string | undefined): string {
+  const prefix = raw || 'agent-sts:';
+  if (!/^[A-Za-z0-9:._-]{1,64}$/.test(prefix)) {
+    throw new ConfigError(
+      'REDIS_KEY_PREFIX must be 1 to 64 characters of letters, digits, ":", ".", "_" or "-"',
+    );
+  }
+  return prefix;
 }
 
 /** Accepts 32 bytes as 64 hex characters or as base64/base64url. */
@@ -160,6 +172,7 @@ export function loadConfig(env: Env = process.env): Config {
     databaseUrl,
     dataDir,
     redisUrl,
+    redisKeyPrefix: redisKeyPrefix(env.REDIS_KEY_PREFIX),
     adminToken,
     keyEncryptionKey,
     tokenRateLimit,

@@ -37,13 +37,15 @@ export class MemoryRateCounter implements RateCounter {
 
 export class RedisRateCounter implements RateCounter {
   readonly #redis: Redis;
+  readonly #prefix: string;
 
-  constructor(redis: Redis) {
+  constructor(redis: Redis, keyPrefix: string) {
     this.#redis = redis;
+    this.#prefix = keyPrefix;
   }
 
   async hit(key: string, limit: number, windowMs: number): Promise<RateDecision> {
-    const redisKey = `agent-sts:rate:${key}`;
+    const redisKey = `${this.#prefix}rate:${key}`;
     const result = await this.#redis
       .multi()
       .incr(redisKey)

@@ -51,6 +51,8 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     LOG_LEVEL: 'silent',
     ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
     ...(process.env.REDIS_URL ? { REDIS_URL: process.env.REDIS_URL } : {}),
+    // Rate-limit counters in a shared Redis must not leak from one test server into another.
+    REDIS_KEY_PREFIX: `agent-sts-test:${randomBytes(6).toString('hex')}:`,
     ...options.env,
   };
   // The issuer must be known before listening; pick a free port first when none is given.
