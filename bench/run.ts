@@ -69,12 +69,14 @@ async function main(): Promise<void> {
     const a = await post('/admin/agents', {
       id: 'bench-a',
       name: 'A',
+      tokenEndpointAuthMethod: 'client_secret_post',
       allowedScopes: ['read'],
       allowedAudiences: ['bench-b'],
     });
     const b = await post('/admin/agents', {
       id: 'bench-b',
       name: 'B',
+      tokenEndpointAuthMethod: 'client_secret_post',
       allowedScopes: ['read'],
       allowedAudiences: ['https://api.example'],
     });

@@ -33,6 +33,7 @@ const agentA = await call(
     body: JSON.stringify({
       id: 'agent-a',
       name: 'Agent A',
+      tokenEndpointAuthMethod: 'client_secret_post',
       allowedScopes: ['calendar.read'],
       allowedAudiences: ['agent-b'],
     }),
@@ -47,6 +48,7 @@ const agentB = await call(
     body: JSON.stringify({
       id: 'agent-b',
       name: 'Agent B',
+      tokenEndpointAuthMethod: 'client_secret_post',
       allowedScopes: ['calendar.read'],
       allowedAudiences: [RESOURCE],
     }),

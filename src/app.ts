@@ -12,19 +12,25 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Config } from './config.js';
 import { adminRoutes } from './http/admin/index.js';
+import { registerDocs } from './http/docs.js';
 import { healthRoutes } from './http/health.js';
+import { tokenManagementRoutes } from './http/token-management.js';
+import { registerHttpMetrics } from './http/metrics.js';
 import { OAuthEndpointError, registerProblemHandlers } from './http/problem.js';
 import type { Database } from './infra/database.js';
 import { LineageStore } from './infra/lineage-store.js';
+import { ServiceMetrics } from './infra/metrics.js';
 import { MemoryRateCounter, RedisRateCounter, type RateCounter } from './infra/rate-counter.js';
 import { Registry } from './infra/registry.js';
-import { loadKeySet, type KeySet } from './infra/signing-keys.js';
+import { SigningKeyRing, type KeySet } from './infra/signing-keys.js';
 import { OAuthEngine } from './protocol/engine.js';
 import { createGrantHandlers } from './protocol/grants.js';
 import { InputTokenVerifier } from './protocol/input-token.js';
 import { createAdapterClass } from './protocol/provider-adapter.js';
 import { createProvider, JWKS_PATH, TOKEN_PATH, tokenTypeMetadata } from './protocol/provider.js';
 import { onGrantError, tokenEndpointHooks } from './protocol/token-endpoint-hooks.js';
+import { tokenManagementMetadata } from './protocol/token-management.js';
+import { tokenEndpointMetrics } from './protocol/token-metrics.js';
 import { TrustedIssuerKeys } from './protocol/trusted-issuer-keys.js';
 
 export const MIGRATIONS_DIRECTORY = path.resolve(
@@ -36,6 +42,11 @@ export const MIGRATIONS_DIRECTORY = path.resolve(
 
 /** Longest token lifetime (CONTRACT §4: tokenTtlSeconds ≤ 3600) plus resource servers' JWKS cache time. */
 const RETIRED_KEY_GRACE_SECONDS = 3600 + 600;
+/**
+ * How often every instance reloads the signing keys: it picks up rotations made on another
+ * instance, promotes a `next` key whose delay has passed, and drops expired retired keys.
+ */
+const KEY_REFRESH_INTERVAL_MS = 10_000;
 /** Token and admin request bodies are small; anything larger is refused with 413 (RL-01). */
 const BODY_LIMIT_BYTES = 64 * 1024;
 
@@ -52,7 +63,10 @@ export interface ServiceContext {
   readonly registry: Registry;
   readonly lineage: LineageStore;
   readonly keys: () => KeySet;
+  /** The signing keys' store: rotation, listing, and the refresh every instance runs periodically. */
+  readonly signingKeys: SigningKeyRing;
   readonly engine: OAuthEngine;
+  readonly metrics: ServiceMetrics;
 }
 
 declare module 'fastify' {
@@ -82,10 +96,12 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
 
   const registry = new Registry(database.prisma);
   const lineage = new LineageStore(database.prisma);
-  let keySet = await loadKeySet(database.prisma, config.keyEncryptionKey, {
+  const signingKeys = await SigningKeyRing.open(database.prisma, config.keyEncryptionKey, {
     retiredKeyGraceSeconds: RETIRED_KEY_GRACE_SECONDS,
+    rotationDelaySeconds: config.keyRotationDelaySeconds,
   });
-  const keys = () => keySet;
+  const keys = () => signingKeys.current;
+  const metrics = new ServiceMetrics();
 
   const verifier = new InputTokenVerifier({
     issuer: config.issuer,
@@ -114,16 +130,21 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
       clockToleranceSeconds: config.clockToleranceSeconds,
       adapter: Adapter,
       grants,
-      extraMetadata: tokenTypeMetadata(),
-      middleware: [tokenEndpointHooks(lineage, app.log)],
+      extraMetadata: { ...tokenTypeMetadata(), ...tokenManagementMetadata(config.issuer) },
+      middleware: [tokenEndpointMetrics(metrics), tokenEndpointHooks(lineage, app.log)],
     });
     provider.on('grant.error', onGrantError);
     provider.on('server_error', (_ctx, error) => app.log.error({ err: error }, 'oauth server error'));
     return provider;
-  }, keySet);
+  }, keys());
+  // Keys are fixed when a provider is built: every change of the key set builds a new one.
+  signingKeys.onChange((current) => engine.rebuild(current));
 
-  app.decorate('sts', { config, database, registry, lineage, keys, engine });
+  app.decorate('sts', { config, database, registry, lineage, keys, signingKeys, engine, metrics });
   registerProblemHandlers(app);
+  // Before any route: @fastify/swagger collects routes as they are added.
+  await registerDocs(app, { issuer: config.issuer });
+  registerHttpMetrics(app, metrics, PROVIDER_PATHS);
 
   await app.register(rateLimit, {
     global: false,
@@ -164,19 +185,22 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     engine.handle(req, res);
   });
 
-  await app.register(healthRoutes, { database, keys: () => keySet });
+  await app.register(healthRoutes, { database, keys });
+  // RFC 7662 / RFC 7009, served by fastify beside the provider mount (CONTRACT §3.4).
+  await app.register(tokenManagementRoutes);
   await app.register(adminRoutes, { prefix: '/admin' });
 
-  app.addHook('onClose', async () => {
-    await redis?.quit().catch(() => redis.disconnect());
-  });
+  const keyRefresh = setInterval(() => {
+    signingKeys
+      .refresh()
+      .catch((error: unknown) => app.log.warn({ err: error }, 'could not refresh signing keys'));
+  }, KEY_REFRESH_INTERVAL_MS);
+  keyRefresh.unref();
 
-  /** Reloads signing keys from the database and rebuilds the provider (key rotation). */
-  app.decorate('reloadKeys', async (): Promise<void> => {
-    keySet = await loadKeySet(database.prisma, config.keyEncryptionKey, {
-      retiredKeyGraceSeconds: RETIRED_KEY_GRACE_SECONDS,
-    });
-    engine.rebuild(keySet);
+  app.addHook('onClose', async () => {
+    clearInterval(keyRefresh);
+    await signingKeys.close();
+    await redis?.quit().catch(() => redis.disconnect());
   });
 
   return app;

@@ -33,6 +33,11 @@ export interface Config {
    * agents. Never in production: a JWKS fetched over plain HTTP can be substituted.
    */
   readonly allowLoopbackHttpJwks: boolean;
+  /**
+   * How long a rotated-in signing key is published in the JWKS before it signs, so resource
+   * servers' JWKS caches hold it first (RFC 9700 §2.6). 0 signs with it at once.
+   */
+  readonly keyRotationDelaySeconds: number;
   /** Notes about insecure development defaults, printed once, loudly, at start-up. */
   readonly warnings: readonly string[];
 }
@@ -187,6 +192,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxDelegationDepth: integer(env, 'MAX_DELEGATION_DEPTH', 8, 1, 32),
     clockToleranceSeconds: integer(env, 'CLOCK_TOLERANCE_SECONDS', 15, 0, 300),
     allowLoopbackHttpJwks,
+    keyRotationDelaySeconds: integer(env, 'KEY_ROTATION_DELAY_SECONDS', 300, 0, 7 * 24 * 3600),
     warnings: Object.freeze(warnings),
   });
 }

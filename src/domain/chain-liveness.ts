@@ -2,12 +2,15 @@ import { refuse } from './refusal.js';
 import type { AgentPolicy, Refusal, VerifiedToken } from './types.js';
 
 /**
- * Every agent the subject token's chain already holds, oldest first, each once: the subject when it
- * is an agent, the `act` chain, and the `client_id` of one of this service's own tokens (the last
- * actor, or the impersonating agent of a token with no `act`).
+ * Every agent the subject token's chain already holds, oldest first, each once: for one of this
+ * service's own tokens, every agent lineage recorded (so an impersonating agent hidden from `act`
+ * stays in the chain for every later hop); then the subject when it is an agent, the `act` chain,
+ * and the `client_id` of one of this service's own tokens (the last actor, or the impersonating
+ * agent of a token with no `act`).
  */
 export function chainParticipants(subject: VerifiedToken): string[] {
   const participants = [
+    ...(subject.lineage?.chainAgents ?? []),
     ...(subject.subjectIsAgent ? [subject.sub] : []),
     ...subject.actors,
     ...(subject.origin.kind === 'self' && subject.clientId !== null ? [subject.clientId] : []),

@@ -11,10 +11,11 @@ export interface DelegationDepthInput {
 
 /**
  * The number of actors in the `act` chain after this hop (RFC 8693 §4.1). An impersonated hop
- * still counts: it hides the actor from the token, not from the chain's length.
+ * still counts: it hides the actor from the token, not from the chain's length, which lineage
+ * keeps for this service's own tokens.
  */
 export function depthAfterHop(subject: VerifiedToken): number {
-  return subject.actors.length + 1;
+  return Math.max(subject.actors.length, subject.lineage?.depth ?? 0) + 1;
 }
 
 /**

@@ -29,6 +29,8 @@ export const RULE_ERRORS: Readonly<Record<RuleCode, OAuthErrorCode | null>> = Ob
   impersonation_not_allowed: 'invalid_request',
   rate_limited: null,
   unavailable: null,
+  token_revoked: null,
+  revocation_not_permitted: null,
 });
 
 /**

@@ -33,7 +33,11 @@ export type RuleCode =
   | 'scope_empty'
   | 'impersonation_not_allowed'
   | 'rate_limited'
-  | 'unavailable';
+  | 'unavailable'
+  /** A token and its descendants were revoked (revocation endpoint or admin API). */
+  | 'token_revoked'
+  /** A revocation request named a token the caller may not revoke; nothing changed. */
+  | 'revocation_not_permitted';
 
 /** A typed refusal: the audit log stores `rule`, the client sees `error` and `description`. */
 export interface Refusal {
@@ -114,6 +118,18 @@ export interface VerifiedToken {
   readonly revoked: boolean;
   /** True when this is a self-issued token whose `sub` is an agent (the chain began with an agent's own token). */
   readonly subjectIsAgent: boolean;
+  /**
+   * For this service's own tokens, the chain as lineage recorded it when the token was issued:
+   * every agent in it, oldest first, including an actor an impersonated hop hid from `act`
+   * (ADR 0005), and its depth. Absent for external tokens.
+   */
+  readonly lineage?: TokenLineage;
+}
+
+/** What lineage recorded of one of this service's tokens. */
+export interface TokenLineage {
+  readonly chainAgents: readonly string[];
+  readonly depth: number;
 }
 
 /** The parsed token-exchange request (RFC 8693 §2.1), after syntax checks. */

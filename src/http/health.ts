@@ -12,9 +12,16 @@ export async function healthRoutes(
   app: FastifyInstance,
   options: { database: Database; keys: () => KeySet | null },
 ) {
-  app.get('/healthz', async () => ({ status: 'ok' }));
+  const liveness = { schema: { summary: 'Liveness: the process is up', tags: ['operations'] } };
+  const readiness = {
+    schema: {
+      summary: 'Readiness: the database answers and signing keys are loaded, else 503',
+      tags: ['operations'],
+    },
+  };
+  app.get('/healthz', liveness, async () => ({ status: 'ok' }));
 
-  app.get('/readyz', async (_request, reply) => {
+  app.get('/readyz', readiness, async (_request, reply) => {
     const checks = { database: false, keys: options.keys() !== null };
     let timer: NodeJS.Timeout | undefined;
     try {

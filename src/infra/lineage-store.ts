@@ -5,6 +5,7 @@
  */
 import type { RuleCode } from '../domain/types.js';
 import type { PrismaClient } from './database.js';
+import { Prisma, type IssuedToken } from './generated/prisma/client.js';
 
 export interface AuditRecord {
   readonly decision: 'granted' | 'denied';
@@ -43,6 +44,27 @@ export interface TokenStanding {
   /** The token or one of its ancestors is revoked. */
   readonly revoked: boolean;
   readonly subjectIsAgent: boolean;
+  /** Every agent in the token's chain, oldest first, including actors hidden by impersonation. */
+  readonly chainAgents: readonly string[];
+  /** Number of actors in the chain, impersonated hops included. */
+  readonly depth: number;
+}
+
+/** A token a revocation has just marked revoked. */
+export interface RevokedToken {
+  readonly jti: string;
+  readonly parentJti: string | null;
+  readonly txn: string;
+  readonly sub: string;
+  readonly aud: string;
+  readonly clientId: string;
+}
+
+/** Who revoked, for the audit row each revoked token gets. */
+export interface Revoker {
+  /** The revoking agent, or the admin token's agent; null for the bootstrap admin token. */
+  readonly clientId: string | null;
+  readonly description: string;
 }
 
 export class LineageStore {
@@ -70,18 +92,110 @@ export class LineageStore {
    */
   async standing(jti: string): Promise<TokenStanding | null> {
     const rows = await this.#prisma.$queryRaw<
-      { jti: string; revoked_at: Date | null; subject_is_agent: boolean }[]
+      {
+        jti: string;
+        revoked_at: Date | null;
+        subject_is_agent: boolean;
+        chain_agents: string[];
+        depth: number;
+      }[]
     >`
       WITH RECURSIVE ancestry AS (
-        SELECT jti, parent_jti, revoked_at, subject_is_agent, 0 AS level FROM issued_tokens WHERE jti = ${jti}
+        SELECT jti, parent_jti, revoked_at, subject_is_agent, chain_agents, depth, 0 AS level
+        FROM issued_tokens WHERE jti = ${jti}
         UNION ALL
-        SELECT t.jti, t.parent_jti, t.revoked_at, t.subject_is_agent, a.level + 1
+        SELECT t.jti, t.parent_jti, t.revoked_at, t.subject_is_agent, t.chain_agents, t.depth, a.level + 1
         FROM issued_tokens t JOIN ancestry a ON t.jti = a.parent_jti
         WHERE a.level < 64
       )
-      SELECT jti, revoked_at, subject_is_agent FROM ancestry`;
+      SELECT jti, revoked_at, subject_is_agent, chain_agents, depth FROM ancestry`;
     const own = rows.find((row) => row.jti === jti);
     if (!own) return null;
-    return { revoked: rows.some((row) => row.revoked_at !== null), subjectIsAgent: own.subject_is_agent };
+    return {
+      revoked: rows.some((row) => row.revoked_at !== null),
+      subjectIsAgent: own.subject_is_agent,
+      chainAgents: own.chain_agents,
+      depth: own.depth,
+    };
+  }
+
+  /** Revokes the tokens and every token derived from them (CONTRACT §3.4). */
+  revokeTree(jtis: readonly string[], by: Revoker): Promise<RevokedToken[]> {
+    if (jtis.length === 0) return Promise.resolve([]);
+    return this.#revokeSubtrees(Prisma.sql`jti IN (${Prisma.join([...jtis])})`, by);
+  }
+
+  /** Revokes every token of one chain. */
+  revokeByTxn(txn: string, by: Revoker): Promise<RevokedToken[]> {
+    return this.#revokeSubtrees(Prisma.sql`txn = ${txn}`, by);
+  }
+
+  /**
+   * Revokes every token the agent holds a place in (its chain lists it) that has not expired
+   * before `liveAfter` and is not yet revoked, and everything derived from them.
+   */
+  revokeByAgent(agentId: string, liveAfter: Date, by: Revoker): Promise<RevokedToken[]> {
+    return this.#revokeSubtrees(
+      Prisma.sql`chain_agents @> ARRAY[${agentId}]::text[] AND revoked_at IS NULL AND expires_at > ${liveAfter}`,
+      by,
+    );
+  }
+
+  /**
+   * One transaction: walks down from the roots over `parent_jti` (a recursive CTE), marks every
+   * token not yet revoked, and writes one audit row per token it marked. A token derived in a
+   * race after the commit is still refused: `standing` walks up to the revoked ancestor.
+   */
+  #revokeSubtrees(roots: Prisma.Sql, by: Revoker): Promise<RevokedToken[]> {
+    return this.#prisma.$transaction(async (tx) => {
+      const rows = await tx.$queryRaw<
+        { jti: string; parent_jti: string | null; txn: string; sub: string; aud: string; client_id: string }[]
+      >`
+        WITH RECURSIVE tree AS (
+          SELECT jti FROM issued_tokens WHERE ${roots}
+          UNION
+          SELECT t.jti FROM issued_tokens t JOIN tree ON t.parent_jti = tree.jti
+        )
+        UPDATE issued_tokens SET revoked_at = now()
+        WHERE jti IN (SELECT jti FROM tree) AND revoked_at IS NULL
+        RETURNING jti, parent_jti, txn, sub, aud, client_id`;
+      const revoked = rows.map((row) => ({
+        jti: row.jti,
+        parentJti: row.parent_jti,
+        txn: row.txn,
+        sub: row.sub,
+        aud: row.aud,
+        clientId: row.client_id,
+      }));
+      if (revoked.length > 0) {
+        await tx.auditEvent.createMany({
+          data: revoked.map((token) => ({
+            decision: 'granted',
+            rule: 'token_revoked' satisfies RuleCode,
+            clientId: by.clientId,
+            subject: token.sub,
+            audience: token.aud,
+            jti: token.jti,
+            parentJti: token.parentJti,
+            txn: token.txn,
+            description: by.description,
+          })),
+        });
+      }
+      return revoked;
+    });
+  }
+
+  /** Whether any token belongs to the chain `txn`. */
+  async hasChain(txn: string): Promise<boolean> {
+    return (await this.#prisma.issuedToken.findFirst({ where: { txn }, select: { jti: true } })) !== null;
+  }
+
+  /** Every token of one chain, oldest first (the admin chain view). */
+  chainTokens(txn: string): Promise<IssuedToken[]> {
+    return this.#prisma.issuedToken.findMany({
+      where: { txn },
+      orderBy: [{ issuedAt: 'asc' }, { jti: 'asc' }],
+    });
   }
 }

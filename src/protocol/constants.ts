@@ -31,6 +31,9 @@ export const ACCEPTED_INPUT_ALGS = [
   'Ed25519',
 ] as const;
 
+/** The one scope the issuer accepts as an audience: access to the admin API (CONTRACT §4). */
+export const ADMIN_SCOPE = 'sts:admin';
+
 export const CLAIM_ACT = 'act';
 export const CLAIM_MAY_ACT = 'may_act';
 export const CLAIM_TXN = 'txn';

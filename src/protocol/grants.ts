@@ -8,12 +8,15 @@ import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { evaluateClientCredentials } from '../domain/client-credentials.js';
 import { chainParticipants } from '../domain/chain-liveness.js';
 import { evaluateExchange } from '../domain/exchange.js';
+import { checkGrantAllowed } from '../domain/grant-allowed.js';
 import { refuse } from '../domain/refusal.js';
 import { formatScopes } from '../domain/scopes.js';
 import { resolveTarget } from '../domain/target.js';
 import {
   GRANT_CLIENT_CREDENTIALS,
   GRANT_TOKEN_EXCHANGE,
+  type AudienceEntry,
+  type GrantType,
   type IssueDecision,
   type Refusal,
   type VerifiedToken,
@@ -22,7 +25,7 @@ import type { AuditRecord, LineageStore } from '../infra/lineage-store.js';
 import type { RateCounter } from '../infra/rate-counter.js';
 import type { AgentRecord, Registry } from '../infra/registry.js';
 import type { KeySet } from '../infra/signing-keys.js';
-import { TOKEN_TYPE_ACCESS_TOKEN } from './constants.js';
+import { ADMIN_SCOPE, TOKEN_TYPE_ACCESS_TOKEN } from './constants.js';
 import { parseExchange, parseTarget, type Params } from './exchange-request.js';
 import { RateLimited, ServiceUnavailable } from './errors.js';
 import type { InputTokenVerifier } from './input-token.js';
@@ -39,6 +42,12 @@ export interface GrantDeps {
   readonly rateCounter: RateCounter;
   /** Where dependency failures are reported; the client only sees 503. */
   readonly logError: (error: unknown, message: string) => void;
+}
+
+/** How the client authenticated this request, by the credential it presented. */
+function presentedAuthMethod(ctx: KoaContextWithOIDC): string {
+  if (/^basic /i.test(ctx.get('authorization'))) return 'client_secret_basic';
+  return ctx.oidc.params?.client_assertion !== undefined ? 'private_key_jwt' : 'client_secret_post';
 }
 
 /** Marks a token-endpoint request whose decision the grant has already audited. */
@@ -186,10 +195,14 @@ export function createGrantHandlers(deps: GrantDeps) {
     };
   }
 
-  /** Loads the authenticated agent and applies its per-client rate limit. */
-  async function begin(ctx: KoaContextWithOIDC, grantType: string): Promise<RequestContext> {
+  /**
+   * Loads the authenticated agent, applies its per-client rate limit and checks that it may use
+   * this grant before any parameter or input token is looked at, so an agent without the grant
+   * learns nothing about the tokens it sends (CA-05).
+   */
+  async function begin(ctx: KoaContextWithOIDC, grantType: GrantType): Promise<RequestContext> {
     const clientId = ctx.oidc.client?.clientId;
-    if (!clientId) throw new errors.InvalidClient('client authentication failed');
+    if (!clientId) throw new errors.InvalidClientAuth('client authentication failed');
     let agent: AgentRecord | null;
     let limit;
     try {
@@ -199,13 +212,32 @@ export function createGrantHandlers(deps: GrantDeps) {
       deps.logError(error, 'could not load the agent or its rate limit');
       throw new ServiceUnavailable();
     }
-    if (!agent || agent.status !== 'enabled') throw new errors.InvalidClient('client authentication failed');
+    if (!agent || agent.status !== 'enabled')
+      throw new errors.InvalidClientAuth('client authentication failed');
+    // oidc-provider lets basic and post stand in for each other; an agent authenticates only the
+    // way it was registered to (SECURITY-CASES CA-03).
+    if (presentedAuthMethod(ctx) !== agent.tokenEndpointAuthMethod) {
+      throw new errors.InvalidClientAuth('the authentication method does not match the registered one');
+    }
     const request: RequestContext = { grantType, agent, params: ctx.oidc.params as Params };
     if (!limit.allowed) {
       await auditRefusal(ctx, request, refuse('rate_limited', 'invalid_request', 'rate limit exceeded'));
       throw new RateLimited(limit.retryAfterSeconds);
     }
+    const notAllowed = checkGrantAllowed(agent, grantType);
+    if (notAllowed !== null) await refuseRequest(ctx, request, notAllowed);
     return request;
+  }
+
+  /**
+   * The registry entry of a target. The issuer itself is an implicit audience that accepts only
+   * `sts:admin` (CONTRACT §4): the admin API's own access tokens are issued for it.
+   */
+  function audienceOf(target: string): Promise<AudienceEntry | null> {
+    if (target === deps.issuer) {
+      return Promise.resolve({ kind: 'resource', id: target, acceptedScopes: [ADMIN_SCOPE] });
+    }
+    return deps.registry.getAudience(target);
   }
 
   /** Runs a registry or lineage read; a failing dependency fails closed with 503. */
@@ -229,7 +261,7 @@ export function createGrantHandlers(deps: GrantDeps) {
       agent: request.agent,
       target: target.value,
       requestedScopes: parsed.value.requestedScopes,
-      audience: await lookup(() => deps.registry.getAudience(target.value)),
+      audience: await lookup(() => audienceOf(target.value)),
       now: epochSeconds(),
     });
     if (!decision.ok) return refuseRequest(ctx, request, decision);
@@ -268,10 +300,7 @@ export function createGrantHandlers(deps: GrantDeps) {
     if (!target.ok) return refuseRequest(ctx, request, target);
     request.audience = target.value;
     const [audience, chainAgents] = await lookup(() =>
-      Promise.all([
-        deps.registry.getAudience(target.value),
-        deps.registry.getAgents(chainParticipants(subject.value)),
-      ]),
+      Promise.all([audienceOf(target.value), deps.registry.getAgents(chainParticipants(subject.value))]),
     );
 
     const decision = evaluateExchange({

@@ -160,7 +160,7 @@ export class InputTokenVerifier {
     if (typeof payload.jti !== 'string') return invalid(role, 'has no jti');
     const standing = await this.#deps.lineage.standing(payload.jti);
     if (!standing) return invalid(role, 'is not known to this service');
-    return this.#normalise(
+    const normalised = this.#normalise(
       role,
       payload,
       { kind: 'self' },
@@ -168,6 +168,11 @@ export class InputTokenVerifier {
       standing.revoked,
       standing.subjectIsAgent,
     );
+    if (!normalised.ok) return normalised;
+    return {
+      ok: true,
+      value: { ...normalised.value, lineage: { chainAgents: standing.chainAgents, depth: standing.depth } },
+    };
   }
 
   async #verifyTrusted(

@@ -9,6 +9,7 @@ import { ServiceUnavailable } from './errors.js';
 import { GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE } from '../domain/types.js';
 import type { PrismaClient } from '../infra/database.js';
 import type { AgentRecord, Registry } from '../infra/registry.js';
+import { claimReplaySlot, REPLAY_DETECTION_MODEL } from '../infra/replay-store.js';
 
 /** Longest a client assertion can be accepted (lifetime bound plus clock tolerance): the replay window. */
 const REPLAY_PLACEHOLDER_SECONDS = 10 * 60;
@@ -57,7 +58,7 @@ export function createAdapterClass(prisma: PrismaClient, registry: Registry) {
         const agent = await registry.getAgent(id);
         return agent && agent.status === 'enabled' ? clientMetadata(agent) : undefined;
       }
-      if (this.#model === 'ReplayDetection') return this.#claimReplaySlot(id);
+      if (this.#model === REPLAY_DETECTION_MODEL) return this.#claimReplaySlot(id);
       const row = await prisma.providerRecord.findUnique({ where: { model_id: { model: this.#model, id } } });
       if (!row || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) return undefined;
       return row.payload as AdapterPayload;
@@ -65,17 +66,13 @@ export function createAdapterClass(prisma: PrismaClient, registry: Registry) {
 
     /**
      * ReplayDetection.unique() does find-then-save, which two instances could interleave. Here
-     * `find` itself claims the id atomically: the first caller inserts and sees "not found", every
-     * later caller sees the record. The following `upsert` only sets the real expiry.
+     * `find` itself claims the id atomically (infra/replay-store.ts): the first caller inserts and
+     * sees "not found", every later caller sees the record. The following `upsert` only sets the
+     * real expiry.
      */
     async #claimReplaySlot(id: string): Promise<AdapterPayload | undefined> {
       const expiresAt = new Date(Date.now() + REPLAY_PLACEHOLDER_SECONDS * 1000);
-      const inserted = await prisma.$executeRaw`
-        INSERT INTO provider_records (model, id, payload, expires_at)
-        VALUES ('ReplayDetection', ${id}, '{}'::jsonb, ${expiresAt})
-        ON CONFLICT (model, id) DO UPDATE SET expires_at = EXCLUDED.expires_at
-          WHERE provider_records.expires_at <= now()`;
-      return inserted === 1 ? undefined : { jti: id };
+      return (await claimReplaySlot(prisma, id, expiresAt)) ? undefined : { jti: id };
     }
 
     async upsert(id: string, payload: AdapterPayload, expiresIn: number): Promise<void> {

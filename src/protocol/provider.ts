@@ -9,6 +9,7 @@ import { Provider, errors, type Configuration, type KoaContextWithOIDC } from 'o
 import { GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE } from '../domain/types.js';
 import { clientSecretMatches } from '../infra/client-secrets.js';
 import type { KeySet } from '../infra/signing-keys.js';
+import { clientAssertionProblem } from './client-assertion-claims.js';
 import { ACCEPTED_INPUT_TOKEN_TYPES, ISSUABLE_TOKEN_TYPES } from './constants.js';
 import {
   CLIENT_CREDENTIALS_PARAMETERS,
@@ -19,11 +20,6 @@ import type { createGrantHandlers } from './grants.js';
 
 export const TOKEN_PATH = '/token';
 export const JWKS_PATH = '/jwks';
-
-/** RFC 7523 §3 / SECURITY-CASES CA-08: a client assertion lives at most five minutes. */
-const MAX_ASSERTION_LIFETIME_SECONDS = 300;
-/** `typ` values that mark another kind of JWT, never a client assertion (CA-10, RFC 8725 §3.11). */
-const ACCEPTED_ASSERTION_TYPES = new Set([undefined, 'jwt', 'client-authentication+jwt']);
 
 export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
 export const CLIENT_ASSERTION_ALGS = ['ES256', 'ES384', 'PS256', 'PS384', 'RS256', 'EdDSA', 'Ed25519'];
@@ -47,34 +43,26 @@ async function assertClientAssertion(
   header: Record<string, unknown>,
   clockTolerance: number,
 ): Promise<void> {
-  const now = Math.floor(Date.now() / 1000);
-  const fail = (detail: string) => {
-    throw new errors.InvalidClientAuth(detail);
-  };
-  const typ =
-    typeof header.typ === 'string' ? header.typ.toLowerCase().replace(/^application\//, '') : header.typ;
-  if (!ACCEPTED_ASSERTION_TYPES.has(typ as string | undefined)) fail('client assertion typ is not accepted');
-  // CONTRACT §3: the assertion's audience is the issuer.
-  const aud = claims.aud;
-  const audiences = Array.isArray(aud) ? aud : [aud];
-  if (!audiences.includes(ctx.oidc.issuer)) fail('client assertion aud must be the issuer');
-  if (claims.sub !== ctx.oidc.client?.clientId) fail('client assertion sub must be the client_id');
-  const exp = claims.exp as number;
-  const issuedAt = typeof claims.iat === 'number' ? claims.iat : now;
-  if (issuedAt > now + clockTolerance) fail('client assertion iat is in the future');
-  if (typeof claims.nbf === 'number' && claims.nbf > now + clockTolerance)
-    fail('client assertion nbf is in the future');
-  // Bounds the replay store too: no assertion is remembered for longer than this (RL-05).
-  if (exp - Math.min(issuedAt, now) > MAX_ASSERTION_LIFETIME_SECONDS + clockTolerance) {
-    fail('client assertion lifetime exceeds five minutes');
-  }
+  const problem = clientAssertionProblem(claims, header, {
+    clientId: ctx.oidc.client?.clientId ?? '',
+    issuer: ctx.oidc.issuer,
+    now: Math.floor(Date.now() / 1000),
+    clockToleranceSeconds: clockTolerance,
+  });
+  if (problem !== null) throw new errors.InvalidClientAuth(problem);
 }
 
 export function createProvider(options: ProviderOptions): Provider {
-  const signingKeys = [...options.keys.verification.values()]
-    .filter((key) => key.state !== 'retired' || key.kid === options.keys.active.kid)
-    .map((key) => key.privateJwk);
+  // Every published key (active, next, retiring) goes to the provider, which serves their public
+  // halves at /jwks; the active key comes first. Tokens are signed by mint.ts, never by the provider.
+  const { active } = options.keys;
   const published = new Set(options.keys.publicJwks.map((jwk) => jwk.kid));
+  const signingKeys = [
+    active,
+    ...[...options.keys.verification.values()].filter((key) => key.kid !== active.kid),
+  ]
+    .filter((key) => published.has(key.kid))
+    .map((key) => key.privateJwk);
   const tolerance = options.clockToleranceSeconds;
 
   const configuration: Configuration = {
@@ -88,9 +76,7 @@ export function createProvider(options: ProviderOptions): Provider {
       id_token_signed_response_alg: 'ES256',
     },
     clockTolerance: tolerance,
-    // Only keys still published in our JWKS (active, next, retiring) go to the provider, which
-    // serves their public halves at /jwks.
-    jwks: { keys: signingKeys.filter((jwk) => published.has(jwk.kid)) as JWK[] } as Configuration['jwks'],
+    jwks: { keys: signingKeys as JWK[] } as Configuration['jwks'],
     enabledJWA: {
       clientAuthSigningAlgValues: CLIENT_ASSERTION_ALGS,
     } as Configuration['enabledJWA'],

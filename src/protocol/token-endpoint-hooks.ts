@@ -15,11 +15,33 @@ interface Logger {
   error(object: object, message: string): void;
 }
 
-function ruleFor(error: unknown, status: number): RuleCode {
+/** The audit rule of a refusal that happened before a grant handler ran (also the metrics label). */
+export function ruleFor(error: unknown, status: number): RuleCode {
   if (error === 'invalid_client') return 'client_authentication_failed';
   if (error === 'unauthorized_client') return 'grant_type_not_allowed';
   if (status >= 500) return 'unavailable';
   return 'invalid_parameters';
+}
+
+/** Parameters by which a client identifies or authenticates itself in the body (RFC 6749 §2.3, RFC 7521 §4.2). */
+const CLIENT_AUTH_PARAMETERS = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'];
+
+/**
+ * RFC 6749 §5.2: a request that includes no client authentication at all fails with
+ * `invalid_client` (401), as any other failed authentication does (CA-01). oidc-provider answers
+ * it with `invalid_request`; the request carried no credential of any kind, so nothing else
+ * could have been wrong with the client's authentication.
+ */
+function isMissingClientAuthentication(ctx: KoaContextWithOIDC, body: { error?: string }): boolean {
+  const params = ctx.oidc?.params as Record<string, unknown> | undefined;
+  return (
+    ctx.status === 400 &&
+    body.error === 'invalid_request' &&
+    params !== undefined &&
+    !ctx.oidc.client &&
+    ctx.get('authorization') === '' &&
+    CLIENT_AUTH_PARAMETERS.every((name) => params[name] === undefined)
+  );
 }
 
 export function tokenEndpointHooks(lineage: LineageStore, log: Logger) {
@@ -29,7 +51,12 @@ export function tokenEndpointHooks(lineage: LineageStore, log: Logger) {
     await next();
     if (ctx.status === 503) ctx.set('Retry-After', '5');
     if (ctx.status < 400 || (ctx as unknown as Record<symbol, unknown>)[AUDITED]) return;
-    const body = (ctx.body ?? {}) as { error?: string; error_description?: string };
+    let body = (ctx.body ?? {}) as { error?: string; error_description?: string };
+    if (isMissingClientAuthentication(ctx, body)) {
+      ctx.status = 401;
+      body = { error: 'invalid_client', error_description: 'no client authentication was provided' };
+      ctx.body = body;
+    }
     const params = (ctx.oidc?.params ?? {}) as Record<string, unknown>;
     const claimedClientId = typeof params.client_id === 'string' ? params.client_id : null;
     try {

@@ -46,6 +46,15 @@ describe('chainParticipants', () => {
       subject: selfToken({ sub: 'agent-lookalike', subjectIsAgent: false }),
       want: ['agent-a'],
     },
+    {
+      name: 'keeps an impersonating agent that lineage recorded but act no longer shows',
+      subject: selfToken({
+        actors: ['agent-b'],
+        clientId: 'agent-b',
+        lineage: { chainAgents: ['agent-hidden', 'agent-b'], depth: 2 },
+      }),
+      want: ['agent-hidden', 'agent-b'],
+    },
   ])('$name', ({ subject, want }) => {
     expect(chainParticipants(subject)).toEqual(want);
   });

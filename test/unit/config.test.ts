@@ -24,6 +24,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       clockToleranceSeconds: 15,
       allowLoopbackHttpJwks: false,
+      keyRotationDelaySeconds: 300,
     });
     expect(config.keyEncryptionKey).toHaveLength(32);
     expect(Object.isFrozen(config)).toBe(true);
@@ -46,6 +47,16 @@ describe('loadConfig', () => {
     ['an unknown LOG_LEVEL', { LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of/],
     ['a REDIS_URL of another scheme', { REDIS_URL: 'http://cache' }, /REDIS_URL must use/],
     ['a flag that is not a boolean', { ALLOW_LOOPBACK_HTTP_JWKS: 'yes' }, /true or false/],
+    [
+      'a negative KEY_ROTATION_DELAY_SECONDS',
+      { KEY_ROTATION_DELAY_SECONDS: '-1' },
+      /KEY_ROTATION_DELAY_SECONDS must be a whole number/,
+    ],
+    [
+      'a KEY_ROTATION_DELAY_SECONDS over a week',
+      { KEY_ROTATION_DELAY_SECONDS: '604801' },
+      /KEY_ROTATION_DELAY_SECONDS must be between/,
+    ],
   ])('refuses %s with a one-line reason', (_name, overrides, reason) => {
     const attempt = () => loadConfig({ ...valid, ...overrides });
     expect(attempt).toThrow(ConfigError);
@@ -55,6 +66,10 @@ describe('loadConfig', () => {
     } catch (error) {
       expect((error as Error).message).not.toMatch(/\n/);
     }
+  });
+
+  it('accepts a KEY_ROTATION_DELAY_SECONDS of 0: a rotated key signs at once', () => {
+    expect(loadConfig({ ...valid, KEY_ROTATION_DELAY_SECONDS: '0' }).keyRotationDelaySeconds).toBe(0);
   });
 
   it('accepts a base64 key-encryption key and derives the issuer from HOST and PORT', () => {

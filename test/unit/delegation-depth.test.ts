@@ -29,6 +29,15 @@ describe('depthAfterHop', () => {
       subject: selfToken({ sub: 'agent-a', clientId: 'agent-a', actors: [], subjectIsAgent: true }),
       want: 1,
     },
+    {
+      name: 'counts an actor an impersonated hop hid from act, as lineage recorded it',
+      subject: selfToken({
+        actors: ['agent-b'],
+        clientId: 'agent-b',
+        lineage: { chainAgents: ['agent-a', 'agent-b'], depth: 2 },
+      }),
+      want: 3,
+    },
   ])('$name', ({ subject, want }) => {
     expect(depthAfterHop(subject)).toBe(want);
   });

@@ -77,7 +77,14 @@ export async function agentRoutes(app: FastifyInstance, { store, context }: Admi
 
   app.post<{ Body: AgentCreateBody }>(
     '/agents',
-    { schema: { body: AgentCreateBody, response: { 201: AgentWithSecretView } } },
+    {
+      schema: {
+        summary: 'Register an agent',
+        description: 'For the secret methods the answer holds clientSecret, shown this once.',
+        body: AgentCreateBody,
+        response: { 201: AgentWithSecretView },
+      },
+    },
     async (request, reply) => {
       const body = request.body;
       const id = body.id ?? `agent-${randomUUID()}`;
@@ -104,7 +111,7 @@ export async function agentRoutes(app: FastifyInstance, { store, context }: Admi
 
   app.get<{ Querystring: AgentListQuery }>(
     '/agents',
-    { schema: { querystring: AgentListQuery, response: { 200: Page(AgentView) } } },
+    { schema: { summary: 'List agents', querystring: AgentListQuery, response: { 200: Page(AgentView) } } },
     async (request) =>
       listPage(
         request.query,
@@ -115,7 +122,7 @@ export async function agentRoutes(app: FastifyInstance, { store, context }: Admi
 
   app.get<{ Params: IdParams }>(
     '/agents/:id',
-    { schema: { params: IdParams, response: { 200: AgentView } } },
+    { schema: { summary: 'Read an agent', params: IdParams, response: { 200: AgentView } } },
     async (request) => {
       const row = await store.getAgent(request.params.id);
       return agentView(found(row?.status === 'deleted' ? null : row, 'agent', request.params.id));
@@ -124,7 +131,14 @@ export async function agentRoutes(app: FastifyInstance, { store, context }: Admi
 
   app.patch<{ Params: IdParams; Body: AgentPatchBody }>(
     '/agents/:id',
-    { schema: { params: IdParams, body: AgentPatchBody, response: { 200: AgentWithSecretView } } },
+    {
+      schema: {
+        summary: 'Change an agent',
+        params: IdParams,
+        body: AgentPatchBody,
+        response: { 200: AgentWithSecretView },
+      },
+    },
     async (request) => {
       const answer = await changeAgent(request.params.id, async (current) => {
         const merged = mergeAgent(current, request.body);
@@ -147,7 +161,13 @@ export async function agentRoutes(app: FastifyInstance, { store, context }: Admi
   ] as const) {
     app.post<{ Params: IdParams }>(
       `/agents/:id/${action}`,
-      { schema: { params: IdParams, response: { 200: AgentView } } },
+      {
+        schema: {
+          summary: `${action === 'disable' ? 'Disable' : 'Enable'} an agent`,
+          params: IdParams,
+          response: { 200: AgentView },
+        },
+      },
       async (request) => {
         const answer = await changeAgent(request.params.id, async () => ({ data: { status } }));
         request.log.info({ agent: request.params.id }, `admin ${status} an agent`);
@@ -158,7 +178,14 @@ export async function agentRoutes(app: FastifyInstance, { store, context }: Admi
 
   app.post<{ Params: IdParams }>(
     '/agents/:id/secret',
-    { schema: { params: IdParams, response: { 200: AgentWithSecretView } } },
+    {
+      schema: {
+        summary: "Rotate an agent's client secret",
+        description: 'Returns the new secret once; the old one stops working at once.',
+        params: IdParams,
+        response: { 200: AgentWithSecretView },
+      },
+    },
     async (request) => {
       const answer = await changeAgent(request.params.id, async (current) => {
         if (!usesSecret(current.tokenEndpointAuthMethod as AuthMethod)) {
@@ -178,7 +205,7 @@ export async function agentRoutes(app: FastifyInstance, { store, context }: Admi
 
   app.delete<{ Params: IdParams }>(
     '/agents/:id',
-    { schema: { params: IdParams } },
+    { schema: { summary: 'Delete an agent (its id stays reserved)', params: IdParams } },
     async (request, reply) => {
       await changeAgent(request.params.id, async () => ({
         data: { status: 'deleted', deletedAt: new Date(), secretHash: null },

@@ -17,7 +17,7 @@ export function encodeCursor(id: string): string {
   return Buffer.from(id, 'utf8').toString('base64url');
 }
 
-function decodeCursor(cursor: string): string {
+export function decodeCursor(cursor: string): string {
   const id = Buffer.from(cursor, 'base64url').toString('utf8');
   if (id === '' || encodeCursor(id) !== cursor) {
     throw new ProblemError(400, 'invalid_cursor', 'cursor is not one this API returned');

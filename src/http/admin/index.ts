@@ -6,9 +6,13 @@
 import type { FastifyInstance } from 'fastify';
 import { RegistryAdminStore, RegistryConflict } from '../../infra/admin-store.js';
 import { agentRoutes } from './agents.js';
+import { auditRoutes } from './audit.js';
 import { createAdminAuthenticator, type AdminPrincipal } from './auth.js';
+import { chainRoutes } from './chains.js';
 import { conflictProblem, type AdminRouteOptions } from './common.js';
+import { keyRoutes } from './keys.js';
 import { resourceRoutes } from './resources.js';
+import { revocationRoutes } from './revocations.js';
 import { trustedIssuerRoutes } from './trusted-issuers.js';
 import { typeBoxValidatorCompiler } from './validator.js';
 
@@ -54,4 +58,8 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
   await app.register(agentRoutes, options);
   await app.register(resourceRoutes, options);
   await app.register(trustedIssuerRoutes, options);
+  await app.register(revocationRoutes);
+  await app.register(auditRoutes);
+  await app.register(chainRoutes);
+  await app.register(keyRoutes);
 }

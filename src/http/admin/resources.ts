@@ -11,7 +11,7 @@ import { resourceView } from './views.js';
 export async function resourceRoutes(app: FastifyInstance, { store, context }: AdminRouteOptions) {
   app.post<{ Body: ResourceCreateBody }>(
     '/resources',
-    { schema: { body: ResourceCreateBody, response: { 201: ResourceView } } },
+    { schema: { summary: 'Register a resource', body: ResourceCreateBody, response: { 201: ResourceView } } },
     async (request, reply) => {
       const resource = { name: '', scopes: [], ...request.body };
       checkNotReserved(resource.id, context);
@@ -24,20 +24,27 @@ export async function resourceRoutes(app: FastifyInstance, { store, context }: A
 
   app.get<{ Querystring: ListQuery }>(
     '/resources',
-    { schema: { querystring: ListQuery, response: { 200: Page(ResourceView) } } },
+    { schema: { summary: 'List resources', querystring: ListQuery, response: { 200: Page(ResourceView) } } },
     async (request) => listPage(request.query, (page) => store.listResources(page), resourceView),
   );
 
   app.get<{ Params: IdParams }>(
     '/resources/:id',
-    { schema: { params: IdParams, response: { 200: ResourceView } } },
+    { schema: { summary: 'Read a resource', params: IdParams, response: { 200: ResourceView } } },
     async (request) =>
       resourceView(found(await store.getResource(request.params.id), 'resource', request.params.id)),
   );
 
   app.patch<{ Params: IdParams; Body: ResourcePatchBody }>(
     '/resources/:id',
-    { schema: { params: IdParams, body: ResourcePatchBody, response: { 200: ResourceView } } },
+    {
+      schema: {
+        summary: 'Change a resource',
+        params: IdParams,
+        body: ResourcePatchBody,
+        response: { 200: ResourceView },
+      },
+    },
     async (request) => {
       const row = await store.updateResource(request.params.id, async (current) => {
         const merged = {
@@ -54,7 +61,7 @@ export async function resourceRoutes(app: FastifyInstance, { store, context }: A
 
   app.delete<{ Params: IdParams }>(
     '/resources/:id',
-    { schema: { params: IdParams } },
+    { schema: { summary: 'Delete a resource', params: IdParams } },
     async (request, reply) => {
       if (!(await store.deleteResource(request.params.id))) throw notFound('resource', request.params.id);
       request.log.info({ resource: request.params.id }, 'admin deleted a resource');

@@ -277,3 +277,149 @@ export type AgentListQuery = Static<typeof AgentListQuery>;
 export function Page<T extends TSchema>(item: T) {
   return Type.Object({ items: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 }
+
+// ---- signing keys ----------------------------------------------------------------------------
+
+/** A public JWK: what the JWKS publishes, never a private member (KM-01). */
+const PublicJwk = Type.Object(
+  {
+    kty: Type.String(),
+    crv: Type.Optional(Type.String()),
+    x: Type.Optional(Type.String()),
+    y: Type.Optional(Type.String()),
+    n: Type.Optional(Type.String()),
+    e: Type.Optional(Type.String()),
+    kid: Type.Optional(Type.String()),
+    alg: Type.Optional(Type.String()),
+    use: Type.Optional(Type.String()),
+  },
+  closed,
+);
+
+export const SigningKeyView = Type.Object({
+  kid: Type.String(),
+  alg: Type.String(),
+  state: Type.Union([Type.Literal('next'), Type.Literal('active'), Type.Literal('retired')], {
+    description: 'next: published, not yet signing; active: signing; retired: no longer signing',
+  }),
+  published: Type.Boolean({
+    description: "in the JWKS, and accepted in this service's own subject and actor tokens",
+  }),
+  createdAt: Timestamp,
+  activatesAt: Type.Union([Timestamp, Type.Null()], {
+    description: 'for a next key: when it starts signing (createdAt + KEY_ROTATION_DELAY_SECONDS)',
+  }),
+  activatedAt: Type.Union([Timestamp, Type.Null()]),
+  retiredAt: Type.Union([Timestamp, Type.Null()]),
+  publicJwk: PublicJwk,
+});
+export type SigningKeyView = Static<typeof SigningKeyView>;
+
+export const SigningKeyList = Type.Object({ items: Type.Array(SigningKeyView) });
+export type SigningKeyList = Static<typeof SigningKeyList>;
+
+// ---- revocations, audit, chains --------------------------------------------------------------
+
+/** A `jti` or `txn` as this service issues them (UUIDs), or any printable token id. */
+const TokenIdentifier = Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7E]+$' });
+/** RFC 3339 date-time with an explicit offset; audit.ts also checks that it is a real instant. */
+const DATE_TIME_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$';
+
+/** CONTRACT §4: exactly one of `jti`, `txn` or `agent`; anything else is refused. */
+export const RevocationBody = Type.Union(
+  [
+    Type.Object(
+      { jti: TokenIdentifier },
+      { ...closed, description: 'one token and everything derived from it' },
+    ),
+    Type.Object({ txn: TokenIdentifier }, { ...closed, description: 'every token of one chain' }),
+    Type.Object(
+      { agent: Type.String({ pattern: AGENT_ID_PATTERN }) },
+      { ...closed, description: 'every live token the agent holds a place in, and their descendants' },
+    ),
+  ],
+  { description: 'exactly one of jti, txn, agent' },
+);
+export type RevocationBody = Static<typeof RevocationBody>;
+
+export const RevocationView = Type.Object({
+  revoked: Type.Integer({
+    description: 'how many tokens this request revoked (already revoked ones not counted)',
+  }),
+  jtis: Type.Array(Type.String(), { description: 'the jti of every token this request revoked' }),
+});
+export type RevocationView = Static<typeof RevocationView>;
+
+export const AuditQuery = Type.Object(
+  {
+    agent: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 200, description: 'client_id of the event' }),
+    ),
+    subject: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+    txn: Type.Optional(TokenIdentifier),
+    decision: Type.Optional(Type.Union([Type.Literal('granted'), Type.Literal('denied')])),
+    from: Type.Optional(Type.String({ pattern: DATE_TIME_PATTERN, description: 'RFC 3339; inclusive' })),
+    to: Type.Optional(Type.String({ pattern: DATE_TIME_PATTERN, description: 'RFC 3339; inclusive' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE })),
+    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
+  },
+  closed,
+);
+export type AuditQuery = Static<typeof AuditQuery>;
+
+const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
+export const AuditEventView = Type.Object({
+  id: Type.String({ description: 'increases with every event' }),
+  at: Timestamp,
+  decision: Type.Union([Type.Literal('granted'), Type.Literal('denied')]),
+  rule: Type.String({ description: 'the stable name of the rule that decided' }),
+  grantType: Nullable(Type.String()),
+  clientId: Nullable(Type.String()),
+  subject: Nullable(Type.String()),
+  audience: Nullable(Type.String()),
+  requestedScope: Nullable(Type.String()),
+  grantedScope: Nullable(Type.String()),
+  jti: Nullable(Type.String()),
+  parentJti: Nullable(Type.String()),
+  txn: Nullable(Type.String()),
+  impersonation: Type.Boolean(),
+  description: Nullable(Type.String()),
+});
+export type AuditEventView = Static<typeof AuditEventView>;
+
+export const TxnParams = Type.Object({ txn: TokenIdentifier }, closed);
+export type TxnParams = Static<typeof TxnParams>;
+
+export const TOKEN_STATUSES = ['live', 'expired', 'revoked'] as const;
+export type TokenStatus = (typeof TOKEN_STATUSES)[number];
+
+export const ChainNodeView = Type.Recursive(
+  (Node) =>
+    Type.Object({
+      jti: Type.String(),
+      parentJti: Nullable(Type.String()),
+      actor: Type.String({ description: 'client_id: the agent that made this hop' }),
+      sub: Type.String(),
+      aud: Type.String(),
+      scopes: Type.Array(Type.String()),
+      depth: Type.Integer({ description: 'number of actors in the chain' }),
+      issuedAt: Timestamp,
+      expiresAt: Timestamp,
+      revokedAt: Nullable(Timestamp),
+      status: Type.Union(
+        TOKEN_STATUSES.map((status) => Type.Literal(status)),
+        { description: 'revoked when it or an ancestor was revoked before it expired' },
+      ),
+      children: Type.Array(Node),
+    }),
+  { $id: 'ChainNode' },
+);
+export type ChainNodeView = Static<typeof ChainNodeView>;
+
+export const ChainView = Type.Object({
+  txn: Type.String(),
+  tokenCount: Type.Integer(),
+  roots: Type.Array(ChainNodeView, { description: 'tokens with no parent in the chain; usually one' }),
+});
+export type ChainView = Static<typeof ChainView>;

@@ -22,7 +22,13 @@ import { trustedIssuerView } from './views.js';
 export async function trustedIssuerRoutes(app: FastifyInstance, { store, context }: AdminRouteOptions) {
   app.post<{ Body: TrustedIssuerCreateBody }>(
     '/trusted-issuers',
-    { schema: { body: TrustedIssuerCreateBody, response: { 201: TrustedIssuerView } } },
+    {
+      schema: {
+        summary: 'Register a trusted issuer',
+        body: TrustedIssuerCreateBody,
+        response: { 201: TrustedIssuerView },
+      },
+    },
     async (request, reply) => {
       const body = request.body;
       const issuer = {
@@ -43,13 +49,19 @@ export async function trustedIssuerRoutes(app: FastifyInstance, { store, context
 
   app.get<{ Querystring: ListQuery }>(
     '/trusted-issuers',
-    { schema: { querystring: ListQuery, response: { 200: Page(TrustedIssuerView) } } },
+    {
+      schema: {
+        summary: 'List trusted issuers',
+        querystring: ListQuery,
+        response: { 200: Page(TrustedIssuerView) },
+      },
+    },
     async (request) => listPage(request.query, (page) => store.listTrustedIssuers(page), trustedIssuerView),
   );
 
   app.get<{ Params: IdParams }>(
     '/trusted-issuers/:id',
-    { schema: { params: IdParams, response: { 200: TrustedIssuerView } } },
+    { schema: { summary: 'Read a trusted issuer', params: IdParams, response: { 200: TrustedIssuerView } } },
     async (request) =>
       trustedIssuerView(
         found(await store.getTrustedIssuer(request.params.id), 'trusted issuer', request.params.id),
@@ -58,7 +70,14 @@ export async function trustedIssuerRoutes(app: FastifyInstance, { store, context
 
   app.patch<{ Params: IdParams; Body: TrustedIssuerPatchBody }>(
     '/trusted-issuers/:id',
-    { schema: { params: IdParams, body: TrustedIssuerPatchBody, response: { 200: TrustedIssuerView } } },
+    {
+      schema: {
+        summary: 'Change a trusted issuer',
+        params: IdParams,
+        body: TrustedIssuerPatchBody,
+        response: { 200: TrustedIssuerView },
+      },
+    },
     async (request) => {
       const patch = request.body;
       const row = await store.updateTrustedIssuer(request.params.id, async (current) => {
@@ -83,7 +102,7 @@ export async function trustedIssuerRoutes(app: FastifyInstance, { store, context
 
   app.delete<{ Params: IdParams }>(
     '/trusted-issuers/:id',
-    { schema: { params: IdParams } },
+    { schema: { summary: 'Delete a trusted issuer', params: IdParams } },
     async (request, reply) => {
       if (!(await store.deleteTrustedIssuer(request.params.id))) {
         throw notFound('trusted issuer', request.params.id);

@@ -4,7 +4,15 @@
  */
 import type { Agent, Resource, TrustedIssuer } from '../../infra/admin-store.js';
 import type { AgentStatus } from '../../domain/types.js';
-import type { AgentView, ResourceView, TrustedIssuerView } from './schemas.js';
+import type { AuditEvent } from '../../infra/audit-store.js';
+import type { SigningKeyInfo } from '../../infra/signing-keys.js';
+import type {
+  AgentView,
+  AuditEventView,
+  ResourceView,
+  SigningKeyView,
+  TrustedIssuerView,
+} from './schemas.js';
 
 export function agentView(row: Agent): AgentView {
   return {
@@ -49,5 +57,39 @@ export function trustedIssuerView(row: TrustedIssuer): TrustedIssuerView {
     maxDelegationDepth: row.maxDelegationDepth,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+export function signingKeyView(key: SigningKeyInfo): SigningKeyView {
+  return {
+    kid: key.kid,
+    alg: key.alg,
+    state: key.state,
+    published: key.published,
+    createdAt: key.createdAt.toISOString(),
+    activatesAt: key.activatesAt?.toISOString() ?? null,
+    activatedAt: key.activatedAt?.toISOString() ?? null,
+    retiredAt: key.retiredAt?.toISOString() ?? null,
+    publicJwk: key.publicJwk as SigningKeyView['publicJwk'],
+  };
+}
+
+export function auditEventView(row: AuditEvent): AuditEventView {
+  return {
+    id: row.id.toString(),
+    at: row.at.toISOString(),
+    decision: row.decision === 'granted' ? 'granted' : 'denied',
+    rule: row.rule,
+    grantType: row.grantType,
+    clientId: row.clientId,
+    subject: row.subject,
+    audience: row.audience,
+    requestedScope: row.requestedScope,
+    grantedScope: row.grantedScope,
+    jti: row.jti,
+    parentJti: row.parentJti,
+    txn: row.txn,
+    impersonation: row.impersonation,
+    description: row.description,
   };
 }

@@ -70,23 +70,28 @@ export function expectProblem(response: ApiResponse, status: number, code: strin
   });
 }
 
-/** `grant_type=client_credentials` with `client_secret_post`, as an agent would ask. */
+/**
+ * `grant_type=client_credentials` as an agent would ask, authenticating the way the agent is
+ * registered (`client_secret_basic` unless said otherwise; the methods are not interchangeable).
+ */
 export async function clientCredentials(
   server: TestServer,
   clientId: string,
   clientSecret: string,
   audience: string,
+  method: 'client_secret_basic' | 'client_secret_post' = 'client_secret_basic',
 ): Promise<ApiResponse> {
-  const response = await fetch(`${server.baseUrl}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: clientId,
-      client_secret: clientSecret,
-      audience,
-    }).toString(),
-  });
+  const form = new URLSearchParams({ grant_type: 'client_credentials', audience });
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+  if (method === 'client_secret_post') {
+    form.set('client_id', clientId);
+    form.set('client_secret', clientSecret);
+  } else {
+    // RFC 6749 §2.3.1: id and secret are form-urlencoded before they are joined and encoded.
+    const credentials = `${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`;
+    headers.authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
+  }
+  const response = await fetch(`${server.baseUrl}/token`, { method: 'POST', headers, body: form.toString() });
   return toResponse(response);
 }
 

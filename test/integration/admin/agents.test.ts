@@ -95,7 +95,13 @@ describe('POST /admin/agents', () => {
 
   it('lets the new agent get a token with its secret at once', async () => {
     const agent = await register({ tokenEndpointAuthMethod: 'client_secret_post' });
-    const issued = await clientCredentials(server, agent.id, agent.clientSecret as string, RESOURCE);
+    const issued = await clientCredentials(
+      server,
+      agent.id,
+      agent.clientSecret as string,
+      RESOURCE,
+      'client_secret_post',
+    );
     expect(issued.status, issued.text).toBe(200);
     expect(issued.body.access_token).toEqual(expect.any(String));
   });
@@ -219,7 +225,13 @@ describe('PATCH /admin/agents/{id}', () => {
     expect(toKeys.status).toBe(200);
     expect(toKeys.body).not.toHaveProperty('clientSecret');
     expect(await storedSecretHash(agent.id)).toBeNull();
-    const oldSecret = await clientCredentials(server, agent.id, agent.clientSecret as string, RESOURCE);
+    const oldSecret = await clientCredentials(
+      server,
+      agent.id,
+      agent.clientSecret as string,
+      RESOURCE,
+      'client_secret_post',
+    );
     expectOAuthError(oldSecret, 401, 'invalid_client');
 
     const toSecret = await admin.patch(path('agents', agent.id), {
@@ -229,7 +241,13 @@ describe('PATCH /admin/agents/{id}', () => {
     expect(toSecret.body.jwks).toBeNull();
     expect(toSecret.body.clientSecret).toEqual(expect.any(String));
     expect(toSecret.body.clientSecret).not.toBe(agent.clientSecret);
-    const issued = await clientCredentials(server, agent.id, toSecret.body.clientSecret, RESOURCE);
+    const issued = await clientCredentials(
+      server,
+      agent.id,
+      toSecret.body.clientSecret,
+      RESOURCE,
+      'client_secret_post',
+    );
     expect(issued.status, issued.text).toBe(200);
   });
 

@@ -42,7 +42,13 @@ describe('POST /admin/resources', () => {
       allowedAudiences: [id],
     });
     expect(agent.status).toBe(201);
-    const issued = await clientCredentials(server, agent.body.id, agent.body.clientSecret, id);
+    const issued = await clientCredentials(
+      server,
+      agent.body.id,
+      agent.body.clientSecret,
+      id,
+      'client_secret_post',
+    );
     expect(issued.status, issued.text).toBe(200);
     expect(issued.body.scope).toBe('cal.read');
   });

@@ -1,0 +1,85 @@
+/**
+ * GET /admin/chains/{txn} (CONTRACT §4): the delegation tree of one chain, every token issued in
+ * it, parent → child, with its actor, audience, scopes, times and status.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { IssuedToken } from '../../infra/generated/prisma/client.js';
+import { notFound } from './common.js';
+import { ChainView, TxnParams, type ChainNodeView, type TokenStatus } from './schemas.js';
+
+/**
+ * A token is revoked when it or an ancestor was revoked before it expired (lineage marks the whole
+ * subtree, but a token derived in a race with the revocation is judged by its ancestors, as
+ * `LineageStore.standing` does); else expired once past `exp`; else live.
+ */
+function statusOf(expiresAt: Date, revokedAt: Date | null, now: number): TokenStatus {
+  if (revokedAt !== null && revokedAt.getTime() < expiresAt.getTime()) return 'revoked';
+  return expiresAt.getTime() <= now ? 'expired' : 'live';
+}
+
+function earliest(a: Date | null, b: Date | null): Date | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return a.getTime() <= b.getTime() ? a : b;
+}
+
+/** Builds the forest from rows ordered oldest first; a token whose parent is not in the chain is a root. */
+export function chainTree(rows: readonly IssuedToken[], now: number): ChainNodeView[] {
+  const byJti = new Map(rows.map((row) => [row.jti, row]));
+  const children = new Map<string, IssuedToken[]>();
+  const roots: IssuedToken[] = [];
+  for (const row of rows) {
+    if (row.parentJti !== null && row.parentJti !== row.jti && byJti.has(row.parentJti)) {
+      const siblings = children.get(row.parentJti) ?? [];
+      siblings.push(row);
+      children.set(row.parentJti, siblings);
+    } else {
+      roots.push(row);
+    }
+  }
+  const visited = new Set<string>();
+  const node = (row: IssuedToken, inheritedRevocation: Date | null): ChainNodeView => {
+    visited.add(row.jti);
+    const revokedAt = earliest(row.revokedAt, inheritedRevocation);
+    return {
+      jti: row.jti,
+      parentJti: row.parentJti,
+      actor: row.clientId,
+      sub: row.sub,
+      aud: row.aud,
+      scopes: row.scope.split(' ').filter(Boolean),
+      depth: row.depth,
+      issuedAt: row.issuedAt.toISOString(),
+      expiresAt: row.expiresAt.toISOString(),
+      revokedAt: row.revokedAt?.toISOString() ?? null,
+      status: statusOf(row.expiresAt, revokedAt, now),
+      // Lineage never forms a cycle; the visited set makes sure a corrupt row cannot loop here.
+      children: (children.get(row.jti) ?? [])
+        .filter((child) => !visited.has(child.jti))
+        .map((child) => node(child, revokedAt)),
+    };
+  };
+  return roots.map((row) => node(row, null));
+}
+
+export async function chainRoutes(app: FastifyInstance) {
+  const { lineage } = app.sts;
+
+  app.get<{ Params: TxnParams }>(
+    '/chains/:txn',
+    {
+      schema: {
+        summary: 'Show a delegation chain',
+        description:
+          'Every token issued in the chain txn as a tree, parent → child: actor (client_id), subject, audience, scopes, depth, times and status (live, expired or revoked).',
+        params: TxnParams,
+        response: { 200: ChainView },
+      },
+    },
+    async (request) => {
+      const rows = await lineage.chainTokens(request.params.txn);
+      if (rows.length === 0) throw notFound('chain', request.params.txn);
+      return { txn: request.params.txn, tokenCount: rows.length, roots: chainTree(rows, Date.now()) };
+    },
+  );
+}

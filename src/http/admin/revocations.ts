@@ -1,0 +1,71 @@
+/**
+ * POST /admin/revocations (CONTRACT §4): revoke by `jti` (the token and its subtree), by `txn`
+ * (the whole chain) or by `agent` (every live token it holds a place in, and what was derived from
+ * them). Each revocation runs in one transaction and writes one audit row per revoked token
+ * (rule `token_revoked`). A revoked token is never active again at introspection and can never be
+ * exchanged again (CONTRACT §3.4).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { RevokedToken, Revoker } from '../../infra/lineage-store.js';
+import type { AdminPrincipal } from './auth.js';
+import { notFound } from './common.js';
+import { RevocationBody, RevocationView } from './schemas.js';
+
+function revoker(principal: AdminPrincipal | undefined, what: string): Revoker {
+  if (principal?.kind === 'access_token') {
+    return {
+      clientId: principal.clientId,
+      description: `revoked by an admin (${principal.clientId}): ${what}`,
+    };
+  }
+  return { clientId: null, description: `revoked by an admin (admin token): ${what}` };
+}
+
+function view(tokens: readonly RevokedToken[]): RevocationView {
+  return { revoked: tokens.length, jtis: tokens.map((token) => token.jti) };
+}
+
+export async function revocationRoutes(app: FastifyInstance) {
+  const { lineage, registry, config } = app.sts;
+
+  app.post<{ Body: RevocationBody }>(
+    '/revocations',
+    {
+      schema: {
+        summary: 'Revoke tokens',
+        description:
+          'Revokes one token and every token derived from it ({"jti"}), every token of a chain ({"txn"}), or every live token an agent holds a place in and their descendants ({"agent"}). Exactly one member. Already revoked tokens are not counted.',
+        body: RevocationBody,
+        response: { 200: RevocationView },
+      },
+    },
+    async (request) => {
+      const body = request.body;
+      let revoked: RevokedToken[];
+      if ('jti' in body) {
+        if ((await lineage.standing(body.jti)) === null) throw notFound('token', body.jti);
+        revoked = await lineage.revokeTree(
+          [body.jti],
+          revoker(request.admin, `token ${body.jti} and its descendants`),
+        );
+      } else if ('txn' in body) {
+        if (!(await lineage.hasChain(body.txn))) throw notFound('chain', body.txn);
+        revoked = await lineage.revokeByTxn(
+          body.txn,
+          revoker(request.admin, `every token of chain ${body.txn}`),
+        );
+      } else {
+        if ((await registry.getAgent(body.agent)) === null) throw notFound('agent', body.agent);
+        // A token inside the clock tolerance after its exp can still be presented: it counts as live.
+        const liveAfter = new Date(Date.now() - config.clockToleranceSeconds * 1000);
+        revoked = await lineage.revokeByAgent(
+          body.agent,
+          liveAfter,
+          revoker(request.admin, `every live token agent ${body.agent} holds a place in`),
+        );
+      }
+      request.log.info({ revoked: revoked.length }, 'admin revoked tokens');
+      return view(revoked);
+    },
+  );
+}

@@ -1,0 +1,193 @@
+/**
+ * `POST /token/introspection` (RFC 7662) and `POST /token/revocation` (RFC 7009): fastify routes
+ * beside the oidc-provider mount, which keeps its own introspection and revocation disabled.
+ * In this scope only: form bodies (`application/x-www-form-urlencoded`, RFC 7662 §2.1, RFC 7009
+ * §2.1) and nothing else, client authentication as at the token endpoint, a per-address rate
+ * limit, `Cache-Control: no-store`, and OAuth-style errors `{"error", "error_description"}`
+ * (RFC 6749 §5.2), never problem documents.
+ */
+import formbody from '@fastify/formbody';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  ClientAuthenticationError,
+  ClientAuthenticator,
+  type FormParams,
+} from '../protocol/client-authentication.js';
+import { ServiceUnavailable } from '../protocol/errors.js';
+import {
+  INTROSPECTION_PATH,
+  REVOCATION_PATH,
+  TOKEN_TYPE_HINTS,
+  TokenManagement,
+} from '../protocol/token-management.js';
+import { isDatabaseUnavailable, OAuthEndpointError } from './problem.js';
+
+/** A public, one-line description: never CR, LF or TAB (SECURITY-CASES, every negative case). */
+function oneLine(text: string): string {
+  return text.replace(/[^\x20-\x7E]+/g, ' ').trim();
+}
+
+function formParams(body: unknown): FormParams {
+  return typeof body === 'object' && body !== null ? (body as FormParams) : {};
+}
+
+/** The `token` parameter: required, once (RFC 7662 §2.1, RFC 7009 §2.1). */
+function tokenParam(params: FormParams): string {
+  const value = Object.hasOwn(params, 'token') ? params.token : undefined;
+  if (Array.isArray(value))
+    throw new OAuthEndpointError(400, 'invalid_request', 'token must not be repeated');
+  if (typeof value !== 'string' || value === '') {
+    throw new OAuthEndpointError(400, 'invalid_request', 'token is required');
+  }
+  return value;
+}
+
+/** RFC 7009 §2.1: the hint may be ignored, but a value this service does not know is refused (§2.2.1). */
+function checkTokenTypeHint(params: FormParams): void {
+  const hint = Object.hasOwn(params, 'token_type_hint') ? params.token_type_hint : undefined;
+  if (hint === undefined) return;
+  if (typeof hint !== 'string') {
+    throw new OAuthEndpointError(400, 'invalid_request', 'token_type_hint must not be repeated');
+  }
+  if (!TOKEN_TYPE_HINTS.has(hint)) {
+    throw new OAuthEndpointError(400, 'unsupported_token_type', 'token_type_hint is not supported');
+  }
+}
+
+function sendError(reply: FastifyReply, status: number, error: string, description: string): FastifyReply {
+  if (status === 503) reply.header('Retry-After', '5');
+  return reply
+    .code(status)
+    .header('Cache-Control', 'no-store')
+    .header('Pragma', 'no-cache')
+    .type('application/json; charset=utf-8')
+    .send({ error, error_description: oneLine(description) });
+}
+
+export async function tokenManagementRoutes(app: FastifyInstance): Promise<void> {
+  const { config, database, registry, lineage, keys } = app.sts;
+  const authenticator = new ClientAuthenticator({
+    issuer: config.issuer,
+    registry,
+    prisma: database.prisma,
+    clockToleranceSeconds: config.clockToleranceSeconds,
+    allowLoopbackHttpJwks: config.allowLoopbackHttpJwks,
+  });
+  const tokens = new TokenManagement({
+    issuer: config.issuer,
+    keys,
+    lineage,
+    registry,
+    clockToleranceSeconds: config.clockToleranceSeconds,
+  });
+
+  /** A failing database or registry answers 503 and changes nothing (AV-01, AV-02). */
+  async function dependency<T>(request: FastifyRequest, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      request.log.error({ err: error }, 'a dependency failed during introspection or revocation');
+      throw new ServiceUnavailable();
+    }
+  }
+
+  // Form bodies only (RFC 7662 §2.1, RFC 7009 §2.1): JSON or text is refused as invalid_request.
+  app.removeAllContentTypeParsers();
+  await app.register(formbody);
+
+  // Client secrets and assertions are guessed here as at the token endpoint: the same per-address limit.
+  const limitByAddress = app.rateLimit({
+    max: config.tokenRateLimitPerAddress,
+    timeWindow: 60_000,
+    keyGenerator: (request) => `token-management-addr:${request.ip}`,
+    errorResponseBuilder: (_request, context) =>
+      new OAuthEndpointError(429, 'rate_limit_exceeded', `too many requests, retry in ${context.after}`),
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache');
+    await limitByAddress.call(app, request, reply);
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof ClientAuthenticationError) {
+      if (error.status === 401 && error.basic) {
+        // RFC 6749 §5.2: the client tried HTTP Basic, so the 401 names the scheme.
+        reply.header('WWW-Authenticate', `Basic realm="${config.issuer}", error="invalid_client"`);
+      }
+      return sendError(reply, error.status, error.error, error.message);
+    }
+    if (error instanceof OAuthEndpointError) {
+      return sendError(reply, error.statusCode, error.error, error.message);
+    }
+    if (error instanceof ServiceUnavailable || isDatabaseUnavailable(error)) {
+      return sendError(reply, 503, 'temporarily_unavailable', 'the service is temporarily unavailable');
+    }
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return sendError(reply, 413, 'invalid_request', 'the request body is too large');
+    }
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return sendError(
+        reply,
+        400,
+        'invalid_request',
+        'only application/x-www-form-urlencoded bodies are supported',
+      );
+    }
+    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      return sendError(reply, 400, 'invalid_request', 'the request is malformed');
+    }
+    request.log.error({ err: error }, 'unexpected error at introspection or revocation');
+    return sendError(reply, 500, 'server_error', 'an unexpected error occurred');
+  });
+
+  app.post(
+    INTROSPECTION_PATH,
+    {
+      schema: {
+        summary: 'Introspect a token (RFC 7662)',
+        description:
+          'Client-authenticated like the token endpoint; form body with token (and an ignored token_type_hint). Answers {"active": false} unless the token is one of this service\'s, unexpired, not revoked (nor any ancestor), its chain holds no disabled or deleted agent, and it was issued to, by, or through the calling agent.',
+      },
+    },
+    async (request) => {
+      const params = formParams(request.body);
+      const caller = await authenticator.authenticate(request.headers.authorization, params);
+      const token = tokenParam(params);
+      // RFC 7662 §2.1: token_type_hint may be ignored; every token this service issues is an access token.
+      return dependency(request, () => tokens.introspect(token, caller.id));
+    },
+  );
+
+  app.post(
+    REVOCATION_PATH,
+    {
+      schema: {
+        summary: 'Revoke a token and everything derived from it (RFC 7009)',
+        description:
+          'Client-authenticated like the token endpoint; form body with token and an optional token_type_hint (access_token or refresh_token). Revokes the token and its whole subtree when the calling agent may see it; answers 200 with an empty body in every other case too.',
+      },
+    },
+    async (request, reply) => {
+      const params = formParams(request.body);
+      const caller = await authenticator.authenticate(request.headers.authorization, params);
+      const token = tokenParam(params);
+      checkTokenTypeHint(params);
+      const outcome = await dependency(request, () => tokens.revoke(token, caller.id));
+      if (outcome.kind === 'not_permitted') {
+        // RFC 7009 §2.2 answers 200 either way; the audit log keeps the attempt.
+        await dependency(request, () =>
+          lineage.recordRefusal({
+            decision: 'denied',
+            rule: 'revocation_not_permitted',
+            clientId: caller.id,
+            jti: outcome.jti,
+            description: 'the caller may not revoke this token',
+          }),
+        );
+      } else if (outcome.kind === 'revoked' && outcome.tokens.length > 0) {
+        request.log.info({ agent: caller.id, revoked: outcome.tokens.length }, 'tokens revoked');
+      }
+      return reply.code(200).send();
+    },
+  );
+}
