@@ -44,6 +44,26 @@ function isMissingClientAuthentication(ctx: KoaContextWithOIDC, body: { error?: 
   );
 }
 
+/**
+ * The client a refused request claimed to be, for the audit log: the Basic user name (RFC 6749
+ * §2.3.1, form-urlencoded), else `client_id` in the body. Never proof of identity.
+ */
+function claimedClient(authorization: string, params: Record<string, unknown>): string | null {
+  const basic = /^basic\s+([A-Za-z0-9+/=]+)$/i.exec(authorization);
+  if (basic?.[1]) {
+    const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
+    const separator = decoded.indexOf(':');
+    if (separator > 0) {
+      try {
+        return decodeURIComponent(decoded.slice(0, separator).replace(/\+/g, ' ')).slice(0, 200);
+      } catch {
+        return null;
+      }
+    }
+  }
+  return typeof params.client_id === 'string' ? params.client_id.slice(0, 200) : null;
+}
+
 export function tokenEndpointHooks(lineage: LineageStore, log: Logger) {
   return async function tokenEndpointHook(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
     if (ctx.path !== TOKEN_PATH) return next();
@@ -58,7 +78,7 @@ export function tokenEndpointHooks(lineage: LineageStore, log: Logger) {
       ctx.body = body;
     }
     const params = (ctx.oidc?.params ?? {}) as Record<string, unknown>;
-    const claimedClientId = typeof params.client_id === 'string' ? params.client_id : null;
+    const claimedClientId = claimedClient(ctx.get('authorization'), params);
     try {
       await lineage.recordRefusal({
         decision: 'denied',

@@ -161,6 +161,18 @@ describe('client secrets (CA-01, CA-02, CA-03)', () => {
     );
   });
 
+  it('audits a failed Basic authentication under the client it claimed to be', async () => {
+    await postToken(server, exchangeParams(), {
+      authorization: basicAuthorization(basicAgent.id, 'wrong-secret'),
+    });
+    const [row] = await server.database.prisma.auditEvent.findMany({ orderBy: { id: 'desc' }, take: 1 });
+    expect(row).toMatchObject({
+      decision: 'denied',
+      rule: 'client_authentication_failed',
+      clientId: basicAgent.id,
+    });
+  });
+
   it('CA-01 refuses a wrong secret in the body', async () => {
     await expectRefusal(
       () =>
