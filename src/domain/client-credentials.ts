@@ -47,6 +47,7 @@ export function evaluateClientCredentials(input: ClientCredentialsInput): Result
     scopes: scopes.value,
     act: null,
     depth: 0,
+    depthLimit: null,
     iat: lifetime.value.iat,
     exp: lifetime.value.exp,
     txn: null,

@@ -19,6 +19,18 @@ export function depthAfterHop(subject: VerifiedToken): number {
 }
 
 /**
+ * The depth limit a chain carries from outside the registry: its trusted issuer's
+ * `maxDelegationDepth`, kept in lineage so that it binds every later hop, not only the first.
+ */
+export function inheritedDepthLimit(subject: VerifiedToken): number | null {
+  const limits = [
+    subject.origin.kind === 'trusted_issuer' ? subject.origin.maxDelegationDepth : null,
+    subject.lineage?.depthLimit ?? null,
+  ].filter((limit): limit is number => limit !== null);
+  return limits.length > 0 ? Math.min(...limits) : null;
+}
+
+/**
  * Local policy on RFC 8693 §4.1 chains: the chain after this hop may be no deeper than the
  * smallest limit of the service, the actor, every agent already in the chain, and the trusted
  * issuer of the subject token. Agents missing from `chainAgents` are the chain-liveness rule's
@@ -31,9 +43,8 @@ export function checkDelegationDepth(input: DelegationDepthInput): Refusal | nul
     const agent = chainAgents.get(id);
     if (agent !== undefined) limits.push(agent.maxDelegationDepth);
   }
-  if (subject.origin.kind === 'trusted_issuer' && subject.origin.maxDelegationDepth !== null) {
-    limits.push(subject.origin.maxDelegationDepth);
-  }
+  const inherited = inheritedDepthLimit(subject);
+  if (inherited !== null) limits.push(inherited);
   if (depthAfterHop(subject) <= Math.min(...limits)) return null;
   return refuse('delegation_too_deep', 'invalid_request', 'delegation chain would exceed the allowed depth');
 }

@@ -4,7 +4,7 @@ import { attenuateScopes } from './attenuation.js';
 import { chainParticipants, checkChainLiveness } from './chain-liveness.js';
 import { checkClientEnabled } from './client-enabled.js';
 import { checkDelegationCycle } from './delegation-cycle.js';
-import { checkDelegationDepth, depthAfterHop } from './delegation-depth.js';
+import { checkDelegationDepth, depthAfterHop, inheritedDepthLimit } from './delegation-depth.js';
 import { checkGrantAllowed } from './grant-allowed.js';
 import { checkImpersonationAllowed } from './impersonation.js';
 import { tokenLifetime } from './lifetime.js';
@@ -74,6 +74,7 @@ export function evaluateExchange(input: ExchangeInput): Result<IssueDecision> {
     // RFC 8693 §4.1: newest actor outermost; impersonation issues no `act`.
     act: request.impersonation ? null : buildActClaim([...subject.actors, actor]),
     depth: depthAfterHop(subject),
+    depthLimit: inheritedDepthLimit(subject),
     iat: lifetime.value.iat,
     exp: lifetime.value.exp,
     // One chain id for every token derived from one root token of this service.

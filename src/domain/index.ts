@@ -30,7 +30,12 @@ export { checkActorToken } from './actor-token.js';
 export { checkMayAct } from './may-act.js';
 export { checkImpersonationAllowed } from './impersonation.js';
 export { checkDelegationCycle } from './delegation-cycle.js';
-export { checkDelegationDepth, depthAfterHop, type DelegationDepthInput } from './delegation-depth.js';
+export {
+  checkDelegationDepth,
+  depthAfterHop,
+  inheritedDepthLimit,
+  type DelegationDepthInput,
+} from './delegation-depth.js';
 export { checkTargetAllowed, resolveTarget } from './target.js';
 export { attenuateScopes, type ScopeAttenuationInput } from './attenuation.js';
 export { tokenLifetime, type Lifetime, type LifetimeInput } from './lifetime.js';

@@ -130,6 +130,8 @@ export interface VerifiedToken {
 export interface TokenLineage {
   readonly chainAgents: readonly string[];
   readonly depth: number;
+  /** The depth limit the chain inherited from its trusted issuer, if any. */
+  readonly depthLimit: number | null;
 }
 
 /** The parsed token-exchange request (RFC 8693 §2.1), after syntax checks. */
@@ -177,6 +179,8 @@ export interface IssueDecision {
   /** Every agent in the chain after this hop, oldest first, including this actor. */
   readonly chainAgents: readonly string[];
   readonly impersonation: boolean;
+  /** A depth limit from outside the registry (trusted issuer) that every later hop inherits. */
+  readonly depthLimit: number | null;
 }
 
 export interface ClientCredentialsInput {

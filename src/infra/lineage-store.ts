@@ -36,6 +36,7 @@ export interface IssuedTokenRecord {
   readonly grantType: string;
   readonly impersonation: boolean;
   readonly subjectIsAgent: boolean;
+  readonly depthLimit: number | null;
   readonly issuedAt: Date;
   readonly expiresAt: Date;
 }
@@ -48,6 +49,8 @@ export interface TokenStanding {
   readonly chainAgents: readonly string[];
   /** Number of actors in the chain, impersonated hops included. */
   readonly depth: number;
+  /** The depth limit the chain inherited from its trusted issuer, if any. */
+  readonly depthLimit: number | null;
 }
 
 /** A token a revocation has just marked revoked. */
@@ -98,17 +101,19 @@ export class LineageStore {
         subject_is_agent: boolean;
         chain_agents: string[];
         depth: number;
+        depth_limit: number | null;
       }[]
     >`
       WITH RECURSIVE ancestry AS (
-        SELECT jti, parent_jti, revoked_at, subject_is_agent, chain_agents, depth, 0 AS level
+        SELECT jti, parent_jti, revoked_at, subject_is_agent, chain_agents, depth, depth_limit, 0 AS level
         FROM issued_tokens WHERE jti = ${jti}
         UNION ALL
-        SELECT t.jti, t.parent_jti, t.revoked_at, t.subject_is_agent, t.chain_agents, t.depth, a.level + 1
+        SELECT t.jti, t.parent_jti, t.revoked_at, t.subject_is_agent, t.chain_agents, t.depth, t.depth_limit,
+          a.level + 1
         FROM issued_tokens t JOIN ancestry a ON t.jti = a.parent_jti
         WHERE a.level < 64
       )
-      SELECT jti, revoked_at, subject_is_agent, chain_agents, depth FROM ancestry`;
+      SELECT jti, revoked_at, subject_is_agent, chain_agents, depth, depth_limit FROM ancestry`;
     const own = rows.find((row) => row.jti === jti);
     if (!own) return null;
     return {
@@ -116,6 +121,7 @@ export class LineageStore {
       subjectIsAgent: own.subject_is_agent,
       chainAgents: own.chain_agents,
       depth: own.depth,
+      depthLimit: own.depth_limit,
     };
   }
 

@@ -171,6 +171,7 @@ export function createGrantHandlers(deps: GrantDeps) {
           parentJti: decision.parentJti,
           txn,
           depth: decision.depth,
+          depthLimit: decision.depthLimit,
           sub: decision.sub,
           clientId: decision.clientId,
           chainAgents: decision.chainAgents,

@@ -171,7 +171,14 @@ export class InputTokenVerifier {
     if (!normalised.ok) return normalised;
     return {
       ok: true,
-      value: { ...normalised.value, lineage: { chainAgents: standing.chainAgents, depth: standing.depth } },
+      value: {
+        ...normalised.value,
+        lineage: {
+          chainAgents: standing.chainAgents,
+          depth: standing.depth,
+          depthLimit: standing.depthLimit,
+        },
+      },
     };
   }
 

@@ -51,7 +51,7 @@ describe('chainParticipants', () => {
       subject: selfToken({
         actors: ['agent-b'],
         clientId: 'agent-b',
-        lineage: { chainAgents: ['agent-hidden', 'agent-b'], depth: 2 },
+        lineage: { chainAgents: ['agent-hidden', 'agent-b'], depth: 2, depthLimit: null },
       }),
       want: ['agent-hidden', 'agent-b'],
     },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { checkDelegationDepth, depthAfterHop } from '../../src/domain/index.js';
+import { checkDelegationDepth, depthAfterHop, inheritedDepthLimit } from '../../src/domain/index.js';
 import type { AgentPolicy, VerifiedToken } from '../../src/domain/index.js';
 import {
   agent,
@@ -34,7 +34,7 @@ describe('depthAfterHop', () => {
       subject: selfToken({
         actors: ['agent-b'],
         clientId: 'agent-b',
-        lineage: { chainAgents: ['agent-a', 'agent-b'], depth: 2 },
+        lineage: { chainAgents: ['agent-a', 'agent-b'], depth: 2, depthLimit: null },
       }),
       want: 3,
     },
@@ -70,6 +70,16 @@ describe('checkDelegationDepth', () => {
       chain: enabled(5, { maxDelegationDepth: 9 }),
       actor: { maxDelegationDepth: 9 },
       service: 5,
+      want: tooDeep,
+    },
+    {
+      name: "refuses past a trusted issuer's limit that lineage carried to a later hop",
+      subject: selfToken({
+        actors: ['a0'],
+        clientId: 'a0',
+        lineage: { chainAgents: ['a0'], depth: 1, depthLimit: 1 },
+      }),
+      chain: enabled(1),
       want: tooDeep,
     },
     {
@@ -131,5 +141,27 @@ describe('checkDelegationDepth', () => {
       serviceMaxDepth: service ?? 10,
     };
     expectCheck(checkDelegationDepth(input), want);
+  });
+});
+
+describe('inheritedDepthLimit', () => {
+  const trusted = (maxDelegationDepth: number | null): VerifiedToken =>
+    userToken({ origin: trustedIssuer({ maxDelegationDepth }) });
+
+  it.each<{ name: string; subject: VerifiedToken; want: number | null }>([
+    { name: 'is none for a trusted issuer without a limit', subject: trusted(null), want: null },
+    { name: "is the trusted issuer's limit on the first hop", subject: trusted(2), want: 2 },
+    {
+      name: 'is what lineage carried for one of our own tokens',
+      subject: selfToken({ lineage: { chainAgents: ['a0'], depth: 1, depthLimit: 3 } }),
+      want: 3,
+    },
+    {
+      name: 'is none for our own tokens of a chain that never had one',
+      subject: selfToken({ lineage: { chainAgents: ['a0'], depth: 1, depthLimit: null } }),
+      want: null,
+    },
+  ])('$name', ({ subject, want }) => {
+    expect(inheritedDepthLimit(subject)).toBe(want);
   });
 });

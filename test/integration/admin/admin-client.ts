@@ -155,6 +155,7 @@ export async function mintServiceToken(
         grantType: 'client_credentials',
         impersonation: false,
         subjectIsAgent: true,
+        depthLimit: null,
         issuedAt: new Date((now - 1) * 1000),
         expiresAt: new Date(exp * 1000),
       },

@@ -289,10 +289,8 @@ describe('cycles and depth (DC-06)', () => {
     );
   });
 
-  // KNOWN GAP (expected to fail until fixed): the trusted issuer's maxDelegationDepth binds only the
-  // first hop, because lineage does not record the limit of the chain's root. Needs a lineage
-  // column (a migration); drop `.fails` once it lands.
-  it.fails("refuses a chain deeper than the trusted issuer's maxDelegationDepth, at every hop", async () => {
+  // Lineage carries the issuer's limit (issued_tokens.depth_limit), so it binds every hop.
+  it("refuses a chain deeper than the trusted issuer's maxDelegationDepth, at every hop", async () => {
     const strictIdp = await createExternalIssuer(`https://strict-idp-${suffix}.example`);
     await registerTrustedIssuer(server, {
       issuer: strictIdp.issuer,
