@@ -77,11 +77,26 @@ export class LineageStore {
     this.#prisma = prisma;
   }
 
+  /**
+   * The lineage row and its audit event in one statement: PostgreSQL runs a statement atomically,
+   * so both land or neither does, in one round trip instead of a four-step transaction (this is
+   * the hot path of every grant; see bench/).
+   */
   async recordIssuance(token: IssuedTokenRecord, audit: AuditRecord): Promise<void> {
-    await this.#prisma.$transaction([
-      this.#prisma.issuedToken.create({ data: { ...token, chainAgents: [...token.chainAgents] } }),
-      this.#prisma.auditEvent.create({ data: audit }),
-    ]);
+    await this.#prisma.$executeRaw`
+      WITH lineage AS (
+        INSERT INTO issued_tokens (jti, parent_jti, txn, depth, sub, client_id, chain_agents, aud, scope,
+          grant_type, impersonation, subject_is_agent, depth_limit, issued_at, expires_at)
+        VALUES (${token.jti}, ${token.parentJti}, ${token.txn}, ${token.depth}, ${token.sub}, ${token.clientId},
+          ${[...token.chainAgents]}::text[], ${token.aud}, ${token.scope}, ${token.grantType}, ${token.impersonation},
+          ${token.subjectIsAgent}, ${token.depthLimit}::integer, ${token.issuedAt}, ${token.expiresAt})
+      )
+      INSERT INTO audit_events (decision, rule, grant_type, client_id, subject, audience, requested_scope,
+        granted_scope, jti, parent_jti, txn, impersonation, description)
+      VALUES (${audit.decision}, ${audit.rule}, ${audit.grantType ?? null}, ${audit.clientId ?? null},
+        ${audit.subject ?? null}, ${audit.audience ?? null}, ${audit.requestedScope ?? null},
+        ${audit.grantedScope ?? null}, ${audit.jti ?? null}, ${audit.parentJti ?? null}, ${audit.txn ?? null},
+        ${audit.impersonation ?? false}, ${audit.description ?? null})`;
   }
 
   async recordRefusal(audit: AuditRecord): Promise<void> {
