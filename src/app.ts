@@ -43,12 +43,14 @@ export const MIGRATIONS_DIRECTORY = path.resolve(
 /** Longest token lifetime (CONTRACT §4: tokenTtlSeconds ≤ 3600) plus resource servers' JWKS cache time. */
 const RETIRED_KEY_GRACE_SECONDS = 3600 + 600;
 /**
- * How often every instance reloads the signing keys: it picks up rotations made on another
- * instance, promotes a `next` key whose delay has passed, and drops expired retired keys.
+ * How often every instance reloads the signing keys: it picks up rotations and revocations made
+ * on another instance, promotes a `next` key whose delay has passed, and drops expired retired
+ * keys. A token naming a kid this instance does not know also triggers a (rate-limited) reload.
  */
 const KEY_REFRESH_INTERVAL_MS = 10_000;
 /** Token and admin request bodies are small; anything larger is refused with 413 (RL-01). */
 const BODY_LIMIT_BYTES = 64 * 1024;
+const REQUEST_TIMEOUT_MS = 10_000;
 
 const DISCOVERY_PATHS = new Set([
   '/.well-known/openid-configuration',
@@ -83,6 +85,8 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
       redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers.dpop'],
     },
     bodyLimit: BODY_LIMIT_BYTES,
+    // A body that trickles in slower than this is cut off with 408 (SECURITY-CASES RL-06).
+    requestTimeout: REQUEST_TIMEOUT_MS,
     trustProxy: false,
   });
 
@@ -106,6 +110,11 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
   const verifier = new InputTokenVerifier({
     issuer: config.issuer,
     keys,
+    refreshKeys: async () => {
+      await signingKeys
+        .refresh()
+        .catch((error: unknown) => app.log.warn({ err: error }, 'could not refresh signing keys'));
+    },
     registry,
     lineage,
     trustedIssuerKeys: new TrustedIssuerKeys({ allowLoopbackHttp: config.allowLoopbackHttpJwks }),
@@ -165,9 +174,29 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
         `too many token requests, retry in ${context.after}`,
       ),
   });
+  // The admin API is limited per credential-less caller address too; during a Redis outage it
+  // stays usable (skipOnError), while the token endpoint fails closed.
+  const limitAdminByAddress = app.rateLimit({
+    max: config.adminRateLimit,
+    timeWindow: 60_000,
+    keyGenerator: (request) => `admin-addr:${request.ip}`,
+    skipOnError: true,
+  });
   app.addHook('onRequest', async (request, reply) => {
-    if (request.method === 'POST' && request.url.split('?')[0] === TOKEN_PATH) {
+    const pathname = request.url.split('?')[0] ?? '';
+    if (pathname.startsWith('/admin/')) return limitAdminByAddress.call(app, request, reply);
+    if (request.method !== 'POST' || pathname !== TOKEN_PATH) return;
+    try {
       await limitTokenEndpointByAddress.call(app, request, reply);
+    } catch (error) {
+      if (error instanceof OAuthEndpointError) throw error;
+      // The shared counter is unreachable: fail closed rather than serve unlimited (AV-02).
+      request.log.error({ err: error }, 'rate-limit store unavailable');
+      throw new OAuthEndpointError(
+        503,
+        'temporarily_unavailable',
+        'the service is temporarily unavailable, retry later',
+      );
     }
   });
 

@@ -23,6 +23,8 @@ export interface Config {
   readonly tokenRateLimit: number;
   /** Token-endpoint requests per remote address per minute (many agents may share one address). */
   readonly tokenRateLimitPerAddress: number;
+  /** Admin API requests per remote address per minute. */
+  readonly adminRateLimit: number;
   readonly logLevel: string;
   /** Service-wide ceiling on delegation depth (number of actors in `act`). */
   readonly maxDelegationDepth: number;
@@ -188,6 +190,7 @@ export function loadConfig(env: Env = process.env): Config {
       1,
       100_000_000,
     ),
+    adminRateLimit: integer(env, 'ADMIN_RATE_LIMIT', 600, 1, 10_000_000),
     logLevel,
     maxDelegationDepth: integer(env, 'MAX_DELEGATION_DEPTH', 8, 1, 32),
     clockToleranceSeconds: integer(env, 'CLOCK_TOLERANCE_SECONDS', 15, 0, 300),

@@ -98,6 +98,7 @@ export function registerProblemHandlers(app: FastifyInstance): void {
   );
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof OAuthEndpointError) {
+      if (error.statusCode === 503) reply.header('Retry-After', '5');
       return reply
         .code(error.statusCode)
         .header('Cache-Control', 'no-store')

@@ -48,3 +48,27 @@ describe('token endpoint limit per remote address', () => {
     expect((await fetch(`${server.baseUrl}/jwks`)).status).toBe(200);
   });
 });
+
+describe('admin API limit per remote address', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer({ env: { ADMIN_RATE_LIMIT: '2' } });
+  });
+
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('answers 429 as a problem document past the limit', async () => {
+    const list = () =>
+      fetch(`${server.baseUrl}/admin/agents`, { headers: { authorization: `Bearer ${server.adminToken}` } });
+    expect((await list()).status).toBe(200);
+    expect((await list()).status).toBe(200);
+    const limited = await list();
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(((await limited.json()) as { code: string }).code).toBe('rate_limited');
+  });
+});
