@@ -4,6 +4,8 @@
  * States: `next` (published, not yet signing) → `active` (signing) → `retired` (published until
  * every token it signed has expired, then dropped from the JWKS). RFC 9700 §2.6 / KM-02: a key is
  * published before its first use, and stays published as long as a token it signed can be alive.
+ * Any key can also be `revoked` in an emergency (a suspected leak): it leaves the JWKS, stops
+ * signing and stops verifying at once, and nothing ever brings it back.
  *
  * `scheduleKeys` decides, from the rows and the clock alone, which transitions are due and which
  * keys are published; `SigningKeyRing` applies it to the database under an advisory lock (so
@@ -28,7 +30,7 @@ async function lockSigningKeys(tx: Transaction): Promise<void> {
   await tx.$executeRaw`SELECT pg_advisory_xact_lock(72210868)`;
 }
 
-export type KeyState = 'next' | 'active' | 'retired';
+export type KeyState = 'next' | 'active' | 'retired' | 'revoked';
 
 export interface LoadedKey {
   readonly kid: string;
@@ -68,6 +70,7 @@ export interface KeyStateRow {
   readonly createdAt: Date;
   readonly activatedAt: Date | null;
   readonly retiredAt: Date | null;
+  readonly revokedAt: Date | null;
 }
 
 export interface KeySchedule {
@@ -84,6 +87,11 @@ export interface KeySchedule {
 const byNewest = (a: KeyStateRow, b: KeyStateRow) =>
   b.createdAt.getTime() - a.createdAt.getTime() || (a.kid < b.kid ? 1 : -1);
 
+/** KM-02: a revocation time wins over whatever the state column says. */
+export function isRevoked(row: Pick<KeyStateRow, 'state' | 'revokedAt'>): boolean {
+  return row.state === 'revoked' || row.revokedAt !== null;
+}
+
 /**
  * Pure: the transitions due at `now` and the keys published after them.
  *
@@ -91,9 +99,13 @@ const byNewest = (a: KeyStateRow, b: KeyStateRow) =>
  *   due one wins, and the active key (and any older `next` key it overtakes) retires.
  * - With no active key, the newest `next` key signs at once: the service must sign with something.
  * - A retired key is published while `retiredAt + retiredKeyGraceSeconds` is in the future.
+ * - A revoked key takes no part at all: never promoted, retired, published or signing. When the
+ *   active key is revoked the rules above apply to what is left (`SigningKeyRing.revoke` stores a
+ *   replacement in the same transaction, so that case does not reach here through it).
  */
-export function scheduleKeys(rows: readonly KeyStateRow[], now: Date, policy: KeyPolicy): KeySchedule {
+export function scheduleKeys(allRows: readonly KeyStateRow[], now: Date, policy: KeyPolicy): KeySchedule {
   const at = now.getTime();
+  const rows = allRows.filter((row) => !isRevoked(row));
   const actives = rows.filter((row) => row.state === 'active').sort(byNewest);
   const nexts = rows.filter((row) => row.state === 'next').sort(byNewest);
   const due = nexts.filter((row) => row.createdAt.getTime() + policy.rotationDelaySeconds * 1000 <= at);
@@ -185,6 +197,7 @@ async function settleKeys(tx: Transaction, kek: Buffer, policy: KeyPolicy, now: 
   const live = () =>
     tx.signingKey.findMany({
       where: {
+        revokedAt: null,
         OR: [{ state: { in: ['active', 'next'] } }, { state: 'retired', retiredAt: { gt: graceStart } }],
       },
     });
@@ -255,6 +268,17 @@ export function sameKeys(a: KeySet, b: KeySet): boolean {
   return describe(a) === describe(b);
 }
 
+/** What `SigningKeyRing.revoke` did; `active` is the key signing afterwards. */
+export type KeyRevocation =
+  | { readonly kind: 'not_found' }
+  | { readonly kind: 'already_revoked' }
+  | {
+      readonly kind: 'revoked';
+      readonly previousState: KeyState;
+      readonly revoked: SigningKeyInfo;
+      readonly active: SigningKeyInfo;
+    };
+
 /** A key as the admin API lists it: never its private half. */
 export interface SigningKeyInfo {
   readonly kid: string;
@@ -263,6 +287,7 @@ export interface SigningKeyInfo {
   readonly createdAt: Date;
   readonly activatedAt: Date | null;
   readonly retiredAt: Date | null;
+  readonly revokedAt: Date | null;
   /** When a `next` key starts signing (its creation plus the rotation delay); null otherwise. */
   readonly activatesAt: Date | null;
   /** In the JWKS and trusted for this service's own tokens. */
@@ -272,8 +297,9 @@ export interface SigningKeyInfo {
 
 /**
  * The service's signing keys: the current key set, a reload that applies due transitions (run
- * periodically by every instance and after each rotation), and rotation itself. Operations run
- * one at a time; listeners hear of every change in the published keys or their states.
+ * periodically by every instance, after each rotation or revocation, and when a token names a kid
+ * this instance does not know yet), rotation and emergency revocation. Operations run one at a
+ * time; listeners hear of every change in the published keys or their states.
  */
 export class SigningKeyRing {
   readonly #prisma: PrismaClient;
@@ -334,6 +360,40 @@ export class SigningKeyRing {
     });
   }
 
+  /**
+   * KM-02 emergency revocation: the key leaves the JWKS, never signs again and tokens it signed
+   * stop verifying, on this instance at once and on every other one at its next refresh. When it
+   * is the active key, a new key is generated and signs at once, skipping the publication delay a
+   * rotation observes: signing on with a key believed compromised is worse than resource servers
+   * refetching the JWKS for an unknown kid. A pending `next` key keeps its own schedule.
+   */
+  revoke(kid: string, now?: Date): Promise<KeyRevocation> {
+    return this.#serialise(async () => {
+      const at = now ?? new Date();
+      const outcome = await this.#prisma.$transaction(async (tx) => {
+        await lockSigningKeys(tx);
+        const row = await tx.signingKey.findUnique({
+          where: { kid },
+          select: { state: true, revokedAt: true },
+        });
+        if (!row) return { kind: 'not_found' } as const;
+        if (isRevoked(row)) return { kind: 'already_revoked' } as const;
+        await tx.signingKey.update({ where: { kid }, data: { state: 'revoked', revokedAt: at } });
+        if (row.state === 'active') {
+          await tx.signingKey.create({ data: await newSigningKeyRecord(this.#kek, 'active', at) });
+        }
+        return { kind: 'revoked', previousState: row.state as KeyState } as const;
+      });
+      if (outcome.kind !== 'revoked') return outcome;
+      await this.#reload(at);
+      const keys = await this.list(at);
+      const revoked = keys.find((key) => key.kid === kid);
+      const active = keys.find((key) => key.kid === this.#current.active.kid);
+      if (!revoked || !active) throw new Error(`signing key ${kid} vanished while it was being revoked`);
+      return { kind: 'revoked', previousState: outcome.previousState, revoked, active };
+    });
+  }
+
   /** Every key the database holds, newest first, with its schedule; public halves only. */
   async list(now: Date = new Date()): Promise<SigningKeyInfo[]> {
     const rows = await this.#prisma.signingKey.findMany({
@@ -344,6 +404,7 @@ export class SigningKeyRing {
         createdAt: true,
         activatedAt: true,
         retiredAt: true,
+        revokedAt: true,
         publicJwk: true,
       },
       orderBy: [{ createdAt: 'desc' }, { kid: 'asc' }],
@@ -356,6 +417,7 @@ export class SigningKeyRing {
       createdAt: row.createdAt,
       activatedAt: row.activatedAt,
       retiredAt: row.retiredAt,
+      revokedAt: row.revokedAt,
       activatesAt:
         row.state === 'next'
           ? new Date(row.createdAt.getTime() + this.#policy.rotationDelaySeconds * 1000)

@@ -1,8 +1,9 @@
 /**
  * Verifies a subject or actor token (RFC 8693 §2.1) into the domain's VerifiedToken: this
- * service's own tokens against its current and recently retired keys, or a registered trusted
- * issuer's tokens against that issuer's JWKS. Signature, `alg`, `typ`, `exp`, `nbf` and `iat` are
- * checked here; whether the token may be used for this hop is the domain's decision.
+ * service's own tokens against its current and recently retired keys (never a revoked one), or a
+ * registered trusted issuer's tokens against that issuer's JWKS. Signature, `alg`, `typ`, `exp`,
+ * `nbf` and `iat` are checked here; whether the token may be used for this hop is the domain's
+ * decision.
  */
 import {
   decodeJwt,
@@ -17,7 +18,7 @@ import {
 import { flattenActClaim } from '../domain/act-chain.js';
 import { refuse } from '../domain/refusal.js';
 import type { Result, RuleCode, TokenOrigin, VerifiedToken } from '../domain/types.js';
-import type { KeySet } from '../infra/signing-keys.js';
+import type { KeySet, LoadedKey } from '../infra/signing-keys.js';
 import type { LineageStore } from '../infra/lineage-store.js';
 import type { Registry, TrustedIssuerRecord } from '../infra/registry.js';
 import {
@@ -34,6 +35,7 @@ import {
   TOKEN_TYPE_ID_TOKEN,
   TOKEN_TYPE_JWT,
 } from './constants.js';
+import { OnDemandKeyRefresh } from './key-refresh.js';
 import type { TrustedIssuerKeys } from './trusted-issuer-keys.js';
 
 export type TokenRole = 'subject_token' | 'actor_token';
@@ -41,6 +43,11 @@ export type TokenRole = 'subject_token' | 'actor_token';
 export interface InputTokenVerifierDeps {
   readonly issuer: string;
   readonly keys: () => KeySet;
+  /**
+   * Reloads `keys()` from the shared store. Run (rate-limited) when one of our tokens names a kid
+   * this instance does not know, so a key another instance just activated is accepted at once.
+   */
+  readonly refreshKeys: () => Promise<void>;
   readonly registry: Registry;
   readonly lineage: LineageStore;
   readonly trustedIssuerKeys: TrustedIssuerKeys;
@@ -48,6 +55,8 @@ export interface InputTokenVerifierDeps {
 }
 
 const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+/** At most one key refresh per process in this time, however many unknown kids arrive. */
+const UNKNOWN_KID_REFRESH_INTERVAL_MS = 5_000;
 /** `typ` values of other JWT kinds that must never pass as a subject or actor (RFC 8725 §3.11). */
 const FOREIGN_JWT_TYPES = /\+jwt$/i;
 
@@ -105,9 +114,14 @@ function mayActOf(payload: JWTPayload): string[] | null | undefined {
 
 export class InputTokenVerifier {
   readonly #deps: InputTokenVerifierDeps;
+  readonly #keyRefresh: OnDemandKeyRefresh;
 
   constructor(deps: InputTokenVerifierDeps) {
     this.#deps = deps;
+    this.#keyRefresh = new OnDemandKeyRefresh({
+      refresh: deps.refreshKeys,
+      minIntervalMs: UNKNOWN_KID_REFRESH_INTERVAL_MS,
+    });
   }
 
   async verify(
@@ -152,7 +166,7 @@ export class InputTokenVerifier {
     header: ProtectedHeaderParameters,
     now: number,
   ): Promise<Result<VerifiedToken>> {
-    const key = header.kid ? this.#deps.keys().verification.get(header.kid) : undefined;
+    const key = await this.#ownKey(header.kid);
     if (!key) return invalid(role, 'was signed with an unknown key');
     const verified = await this.#checkSignatureAndTimes(role, token, key.publicKey, key.alg, now);
     if (!verified.ok) return verified;
@@ -180,6 +194,15 @@ export class InputTokenVerifier {
         },
       },
     };
+  }
+
+  /** The key of `kid`, looked up again after one (rate-limited) refresh when it is not known yet. */
+  async #ownKey(kid: string | undefined): Promise<LoadedKey | undefined> {
+    if (!kid) return undefined;
+    const known = this.#deps.keys().verification.get(kid);
+    if (known) return known;
+    await this.#keyRefresh.run();
+    return this.#deps.keys().verification.get(kid);
   }
 
   async #verifyTrusted(

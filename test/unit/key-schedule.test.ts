@@ -10,13 +10,19 @@ function at(seconds: number): Date {
   return new Date(NOW.getTime() + seconds * 1000);
 }
 
-function row(kid: string, state: string, created: number, times: { retired?: number } = {}): KeyStateRow {
+function row(
+  kid: string,
+  state: string,
+  created: number,
+  times: { retired?: number; revoked?: number } = {},
+): KeyStateRow {
   return {
     kid,
     state,
     createdAt: at(created),
     activatedAt: state === 'active' ? at(created) : null,
     retiredAt: times.retired === undefined ? null : at(times.retired),
+    revokedAt: times.revoked === undefined ? null : at(times.revoked),
   };
 }
 
@@ -147,6 +153,55 @@ describe('scheduleKeys', () => {
       retire: [],
       active: null,
       published: [],
+    },
+    {
+      name: 'never publishes a revoked key, even one retired within its grace (KM-02)',
+      rows: [
+        row('a', 'active', -1000),
+        row('x', 'revoked', -9000, { retired: -100, revoked: -50 }),
+        row('y', 'revoked', -500, { revoked: -10 }),
+      ],
+      promote: null,
+      retire: [],
+      active: 'a',
+      published: ['a'],
+    },
+    {
+      name: 'has no active key when the only key is revoked',
+      rows: [row('a', 'revoked', -1000, { revoked: -1 })],
+      promote: null,
+      retire: [],
+      active: null,
+      published: [],
+    },
+    {
+      name: 'signs with the newest next key at once when the active key is revoked',
+      rows: [row('a', 'revoked', -1000, { revoked: -1 }), row('n', 'next', -10)],
+      promote: 'n',
+      retire: [],
+      active: 'n',
+      published: ['n'],
+    },
+    {
+      name: 'neither promotes nor publishes a revoked key whose delay has passed',
+      rows: [row('a', 'active', -1000), row('n', 'revoked', -900, { revoked: -5 })],
+      promote: null,
+      retire: [],
+      active: 'a',
+      published: ['a'],
+    },
+    {
+      name: 'treats a row with a revocation time as revoked, whatever its state says',
+      rows: [
+        row('a1', 'active', -1000, { revoked: -1 }),
+        row('a2', 'active', -2000),
+        row('n', 'next', -900, { revoked: -1 }),
+        row('r', 'retired', -3000, { retired: -100, revoked: -1 }),
+      ],
+      promote: null,
+      retire: [],
+      active: 'a2',
+      published: ['a2'],
     },
     {
       name: 'ignores a row in an unknown state',

@@ -299,9 +299,13 @@ const PublicJwk = Type.Object(
 export const SigningKeyView = Type.Object({
   kid: Type.String(),
   alg: Type.String(),
-  state: Type.Union([Type.Literal('next'), Type.Literal('active'), Type.Literal('retired')], {
-    description: 'next: published, not yet signing; active: signing; retired: no longer signing',
-  }),
+  state: Type.Union(
+    [Type.Literal('next'), Type.Literal('active'), Type.Literal('retired'), Type.Literal('revoked')],
+    {
+      description:
+        'next: published, not yet signing; active: signing; retired: no longer signing; revoked: withdrawn in an emergency, never published or trusted again',
+    },
+  ),
   published: Type.Boolean({
     description: "in the JWKS, and accepted in this service's own subject and actor tokens",
   }),
@@ -311,12 +315,24 @@ export const SigningKeyView = Type.Object({
   }),
   activatedAt: Type.Union([Timestamp, Type.Null()]),
   retiredAt: Type.Union([Timestamp, Type.Null()]),
+  revokedAt: Type.Union([Timestamp, Type.Null()]),
   publicJwk: PublicJwk,
 });
 export type SigningKeyView = Static<typeof SigningKeyView>;
 
 export const SigningKeyList = Type.Object({ items: Type.Array(SigningKeyView) });
 export type SigningKeyList = Static<typeof SigningKeyList>;
+
+/** A signing key's `kid` as this service generates it, or anything printable an operator pastes. */
+export const KidParams = Type.Object(
+  { kid: Type.String({ minLength: 1, maxLength: 200, pattern: '^[\\x21-\\x7E]+$' }) },
+  closed,
+);
+export type KidParams = Static<typeof KidParams>;
+
+/** The revoked key, and the key that signs from now on (a new one when the active key was revoked). */
+export const SigningKeyRevocation = Type.Object({ revoked: SigningKeyView, active: SigningKeyView });
+export type SigningKeyRevocation = Static<typeof SigningKeyRevocation>;
 
 // ---- revocations, audit, chains --------------------------------------------------------------
 

@@ -70,6 +70,7 @@ export function signingKeyView(key: SigningKeyInfo): SigningKeyView {
     activatesAt: key.activatesAt?.toISOString() ?? null,
     activatedAt: key.activatedAt?.toISOString() ?? null,
     retiredAt: key.retiredAt?.toISOString() ?? null,
+    revokedAt: key.revokedAt?.toISOString() ?? null,
     publicJwk: key.publicJwk as SigningKeyView['publicJwk'],
   };
 }

@@ -5,89 +5,27 @@
  * as a subject token here) until its grace has passed, then leaves the JWKS; keys survive a
  * restart; several instances on one database agree on one active key.
  */
-import { createRemoteJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerAgent, registerResource, uniqueSuffix } from '../../helpers/fixtures.js';
-import {
-  agentToken,
-  decodeProtectedHeader,
-  exchange,
-  exchangeRequest,
-  verifyAsResourceServer,
-  type TestAgent,
-} from '../../helpers/oauth.js';
+import { agentToken, exchange, exchangeRequest, verifyAsResourceServer } from '../../helpers/oauth.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { adminApi, expectProblem } from '../admin/admin-client.js';
-
-const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
-/** RETIRED_KEY_GRACE_SECONDS in app.ts: the longest token lifetime plus the JWKS cache margin. */
-const GRACE_SECONDS = 3600 + 600;
-
-interface KeyView {
-  kid: string;
-  alg: string;
-  state: 'next' | 'active' | 'retired';
-  published: boolean;
-  createdAt: string;
-  activatesAt: string | null;
-  activatedAt: string | null;
-  retiredAt: string | null;
-  publicJwk: Record<string, unknown>;
-}
-
-async function jwks(
-  server: TestServer,
-): Promise<{ keys: JSONWebKeySet['keys']; cacheControl: string | null }> {
-  const response = await fetch(`${server.baseUrl}/jwks`);
-  expect(response.status).toBe(200);
-  const body = (await response.json()) as JSONWebKeySet;
-  return { keys: body.keys, cacheControl: response.headers.get('cache-control') };
-}
-
-async function publishedKids(server: TestServer): Promise<string[]> {
-  return (await jwks(server)).keys.map((key) => String(key.kid));
-}
-
-async function listKeys(server: TestServer): Promise<KeyView[]> {
-  const response = await adminApi(server).get('/admin/keys');
-  expect(response.status, response.text).toBe(200);
-  return response.body.items as KeyView[];
-}
-
-async function rotate(server: TestServer): Promise<KeyView> {
-  const response = await adminApi(server).post('/admin/keys/rotate');
-  expect(response.status, response.text).toBe(201);
-  expect(response.headers.get('cache-control')).toBe('no-store');
-  return response.body as KeyView;
-}
-
-function kidOf(token: string): string {
-  return String(decodeProtectedHeader(token).kid);
-}
-
-/** Agent A gets tokens addressed to agent B; B exchanges them for the resource. */
-async function registerChain(server: TestServer) {
-  const suffix = uniqueSuffix();
-  const resource = `https://calendar-${suffix}.example/api`;
-  const idB = `agent-b-${suffix}`;
-  await registerResource(server, { id: resource, scopes: ['calendar.read'] });
-  const agentB: TestAgent = await registerAgent(server, {
-    id: idB,
-    allowedScopes: ['calendar.read'],
-    allowedAudiences: [resource],
-  });
-  const agentA: TestAgent = await registerAgent(server, {
-    id: `agent-a-${suffix}`,
-    allowedScopes: ['calendar.read'],
-    allowedAudiences: [idB],
-  });
-  const tokenForB = async () => (await agentToken(server, agentA, { audience: idB })).token;
-  return { resource, idB, agentA, agentB, tokenForB };
-}
+import {
+  GRACE_SECONDS,
+  PRIVATE_MEMBERS,
+  jwks,
+  kidOf,
+  listKeys,
+  publishedKids,
+  registerChain,
+  rotate,
+  type Chain,
+  type KeyView,
+} from './helpers.js';
 
 describe('signing keys with KEY_ROTATION_DELAY_SECONDS=0', () => {
   let server: TestServer;
-  let chain: Awaited<ReturnType<typeof registerChain>>;
+  let chain: Chain;
 
   beforeAll(async () => {
     server = await startTestServer({ env: { KEY_ROTATION_DELAY_SECONDS: '0' } });
@@ -142,6 +80,7 @@ describe('signing keys with KEY_ROTATION_DELAY_SECONDS=0', () => {
       published: true,
       activatedAt: expect.any(String),
       retiredAt: null,
+      revokedAt: null,
       activatesAt: null,
     });
     expect(await publishedKids(server)).toContain(active[0]?.kid);
@@ -157,6 +96,7 @@ describe('signing keys with KEY_ROTATION_DELAY_SECONDS=0', () => {
           'published',
           'publicJwk',
           'retiredAt',
+          'revokedAt',
           'state',
         ].sort(),
       );
@@ -272,7 +212,7 @@ describe('signing keys with KEY_ROTATION_DELAY_SECONDS=0', () => {
 
 describe('signing keys with KEY_ROTATION_DELAY_SECONDS=3600', () => {
   let server: TestServer;
-  let chain: Awaited<ReturnType<typeof registerChain>>;
+  let chain: Chain;
 
   beforeAll(async () => {
     server = await startTestServer({ env: { KEY_ROTATION_DELAY_SECONDS: '3600' } });

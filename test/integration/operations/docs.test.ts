@@ -45,6 +45,7 @@ const ADMIN_OPERATIONS = [
   'delete /admin/trusted-issuers/{id}',
   'get /admin/keys',
   'post /admin/keys/rotate',
+  'post /admin/keys/{kid}/revoke',
 ];
 
 const HTTP_METHODS = new Set(['get', 'post', 'put', 'patch', 'delete']);
