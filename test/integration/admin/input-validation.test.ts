@@ -266,6 +266,15 @@ describe('request bodies (AD-07)', () => {
     await expectNothingStored();
   });
 
+  it('refuses JSON nested 10,000 deep with a 400 and stays up (RL-03)', async () => {
+    const deep = '['.repeat(10_000) + ']'.repeat(10_000);
+    const response = await admin.post('/admin/agents', `{"name":"deep","jwks":{"keys":${deep}}}`);
+    expect(response.status).toBe(400);
+    expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    await expectNothingStored();
+    expect((await admin.get('/admin/agents')).status).toBe(200);
+  });
+
   it('refuses malformed JSON', async () => {
     expectProblem(await admin.post('/admin/agents', '{"name": "unterminated'), 400, 'malformed_json');
     await expectNothingStored();
