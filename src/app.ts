@@ -26,6 +26,8 @@ import { SigningKeyRing, type KeySet } from './infra/signing-keys.js';
 import { OAuthEngine } from './protocol/engine.js';
 import { createGrantHandlers } from './protocol/grants.js';
 import { InputTokenVerifier } from './protocol/input-token.js';
+import { OnDemandKeyRefresh } from './protocol/key-refresh.js';
+import { OwnTokenVerifier } from './protocol/own-token.js';
 import { createAdapterClass } from './protocol/provider-adapter.js';
 import { createProvider, JWKS_PATH, TOKEN_PATH, tokenTypeMetadata } from './protocol/provider.js';
 import { onGrantError, tokenEndpointHooks } from './protocol/token-endpoint-hooks.js';
@@ -48,6 +50,8 @@ const RETIRED_KEY_GRACE_SECONDS = 3600 + 600;
  * keys. A token naming a kid this instance does not know also triggers a (rate-limited) reload.
  */
 const KEY_REFRESH_INTERVAL_MS = 10_000;
+/** At most one reload on an unknown kid per process in this time, however many such tokens arrive. */
+const UNKNOWN_KID_REFRESH_INTERVAL_MS = 5_000;
 /** Token and admin request bodies are small; anything larger is refused with 413 (RL-01). */
 const BODY_LIMIT_BYTES = 64 * 1024;
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -67,6 +71,8 @@ export interface ServiceContext {
   readonly keys: () => KeySet;
   /** The signing keys' store: rotation, listing, and the refresh every instance runs periodically. */
   readonly signingKeys: SigningKeyRing;
+  /** Verifies this service's own access tokens, wherever one is presented. */
+  readonly ownTokens: OwnTokenVerifier;
   readonly engine: OAuthEngine;
   readonly metrics: ServiceMetrics;
 }
@@ -106,17 +112,28 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
   });
   const keys = () => signingKeys.current;
   const metrics = new ServiceMetrics();
+  /** A failed reload leaves the keys as they were; the next one tries again. */
+  const refreshSigningKeys = async (): Promise<void> => {
+    await signingKeys
+      .refresh()
+      .catch((error: unknown) => app.log.warn({ err: error }, 'could not refresh signing keys'));
+  };
 
-  const verifier = new InputTokenVerifier({
+  const ownTokens = new OwnTokenVerifier({
     issuer: config.issuer,
     keys,
-    refreshKeys: async () => {
-      await signingKeys
-        .refresh()
-        .catch((error: unknown) => app.log.warn({ err: error }, 'could not refresh signing keys'));
-    },
-    registry,
+    refreshKeys: new OnDemandKeyRefresh({
+      refresh: refreshSigningKeys,
+      minIntervalMs: UNKNOWN_KID_REFRESH_INTERVAL_MS,
+    }),
     lineage,
+    registry,
+    clockToleranceSeconds: config.clockToleranceSeconds,
+  });
+  const verifier = new InputTokenVerifier({
+    issuer: config.issuer,
+    ownTokens,
+    registry,
     trustedIssuerKeys: new TrustedIssuerKeys({ allowLoopbackHttp: config.allowLoopbackHttpJwks }),
     clockToleranceSeconds: config.clockToleranceSeconds,
   });
@@ -149,7 +166,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
   // Keys are fixed when a provider is built: every change of the key set builds a new one.
   signingKeys.onChange((current) => engine.rebuild(current));
 
-  app.decorate('sts', { config, database, registry, lineage, keys, signingKeys, engine, metrics });
+  app.decorate('sts', { config, database, registry, lineage, keys, signingKeys, ownTokens, engine, metrics });
   registerProblemHandlers(app);
   // Before any route: @fastify/swagger collects routes as they are added.
   await registerDocs(app, { issuer: config.issuer });
@@ -219,11 +236,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
   await app.register(tokenManagementRoutes);
   await app.register(adminRoutes, { prefix: '/admin' });
 
-  const keyRefresh = setInterval(() => {
-    signingKeys
-      .refresh()
-      .catch((error: unknown) => app.log.warn({ err: error }, 'could not refresh signing keys'));
-  }, KEY_REFRESH_INTERVAL_MS);
+  const keyRefresh = setInterval(() => void refreshSigningKeys(), KEY_REFRESH_INTERVAL_MS);
   keyRefresh.unref();
 
   app.addHook('onClose', async () => {

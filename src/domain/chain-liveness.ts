@@ -2,13 +2,22 @@ import { refuse } from './refusal.js';
 import type { AgentPolicy, Refusal, VerifiedToken } from './types.js';
 
 /**
+ * What places agents in a token's chain: a verified subject token, or one of this service's own
+ * tokens wherever else it is presented (introspection, the admin API).
+ */
+export type ChainMembers = Pick<
+  VerifiedToken,
+  'origin' | 'sub' | 'subjectIsAgent' | 'actors' | 'clientId' | 'lineage'
+>;
+
+/**
  * Every agent the subject token's chain already holds, oldest first, each once: for one of this
  * service's own tokens, every agent lineage recorded (so an impersonating agent hidden from `act`
  * stays in the chain for every later hop); then the subject when it is an agent, the `act` chain,
  * and the `client_id` of one of this service's own tokens (the last actor, or the impersonating
  * agent of a token with no `act`).
  */
-export function chainParticipants(subject: VerifiedToken): string[] {
+export function chainParticipants(subject: ChainMembers): string[] {
   const participants = [
     ...(subject.lineage?.chainAgents ?? []),
     ...(subject.subjectIsAgent ? [subject.sub] : []),
@@ -16,6 +25,17 @@ export function chainParticipants(subject: VerifiedToken): string[] {
     ...(subject.origin.kind === 'self' && subject.clientId !== null ? [subject.clientId] : []),
   ];
   return [...new Set(participants)];
+}
+
+/**
+ * True when every id names an enabled agent: one that is disabled, deleted or was never
+ * registered kills the chain it holds a place in (DC-07, AD-10).
+ */
+export function allAgentsEnabled(
+  ids: readonly string[],
+  agents: ReadonlyMap<string, Pick<AgentPolicy, 'status'>>,
+): boolean {
+  return ids.every((id) => agents.get(id)?.status === 'enabled');
 }
 
 /**
@@ -29,8 +49,7 @@ export function checkChainLiveness(
   if (subject.revoked) {
     return refuse('subject_token_revoked', 'invalid_request', 'subject token has been revoked');
   }
-  const inactive = chainParticipants(subject).some((id) => chainAgents.get(id)?.status !== 'enabled');
-  if (inactive) {
+  if (!allAgentsEnabled(chainParticipants(subject), chainAgents)) {
     return refuse(
       'chain_agent_inactive',
       'invalid_request',

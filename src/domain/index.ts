@@ -25,7 +25,12 @@ export { buildActClaim, flattenActClaim } from './act-chain.js';
 export { checkClientEnabled } from './client-enabled.js';
 export { checkGrantAllowed } from './grant-allowed.js';
 export { checkSubjectAudience } from './subject-audience.js';
-export { chainParticipants, checkChainLiveness } from './chain-liveness.js';
+export {
+  allAgentsEnabled,
+  chainParticipants,
+  checkChainLiveness,
+  type ChainMembers,
+} from './chain-liveness.js';
 export { checkActorToken } from './actor-token.js';
 export { checkMayAct } from './may-act.js';
 export { checkImpersonationAllowed } from './impersonation.js';

@@ -65,7 +65,7 @@ function sendError(reply: FastifyReply, status: number, error: string, descripti
 }
 
 export async function tokenManagementRoutes(app: FastifyInstance): Promise<void> {
-  const { config, database, registry, lineage, keys } = app.sts;
+  const { config, database, registry, lineage, ownTokens } = app.sts;
   const authenticator = new ClientAuthenticator({
     issuer: config.issuer,
     registry,
@@ -73,13 +73,7 @@ export async function tokenManagementRoutes(app: FastifyInstance): Promise<void>
     clockToleranceSeconds: config.clockToleranceSeconds,
     allowLoopbackHttpJwks: config.allowLoopbackHttpJwks,
   });
-  const tokens = new TokenManagement({
-    issuer: config.issuer,
-    keys,
-    lineage,
-    registry,
-    clockToleranceSeconds: config.clockToleranceSeconds,
-  });
+  const tokens = new TokenManagement({ ownTokens, lineage });
 
   /** A failing database or registry answers 503 and changes nothing (AV-01, AV-02). */
   async function dependency<T>(request: FastifyRequest, work: () => Promise<T>): Promise<T> {

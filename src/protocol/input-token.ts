@@ -1,16 +1,12 @@
 /**
  * Verifies a subject or actor token (RFC 8693 §2.1) into the domain's VerifiedToken: this
- * service's own tokens against its current and recently retired keys (never a revoked one), or a
- * registered trusted issuer's tokens against that issuer's JWKS. Signature, `alg`, `typ`, `exp`,
- * `nbf` and `iat` are checked here; whether the token may be used for this hop is the domain's
- * decision.
+ * service's own tokens through the OwnTokenVerifier (own-token.ts), or a registered trusted
+ * issuer's tokens against that issuer's JWKS. Signature, `alg`, `typ`, `exp`, `nbf` and `iat` are
+ * checked here; whether the token may be used for this hop is the domain's decision.
  */
 import {
-  decodeJwt,
-  decodeProtectedHeader,
   errors as joseErrors,
   jwtVerify,
-  type CryptoKey,
   type JWTPayload,
   type JWTVerifyGetKey,
   type ProtectedHeaderParameters,
@@ -18,9 +14,8 @@ import {
 import { flattenActClaim } from '../domain/act-chain.js';
 import { refuse } from '../domain/refusal.js';
 import type { Result, RuleCode, TokenOrigin, VerifiedToken } from '../domain/types.js';
-import type { KeySet, LoadedKey } from '../infra/signing-keys.js';
-import type { LineageStore } from '../infra/lineage-store.js';
 import type { Registry, TrustedIssuerRecord } from '../infra/registry.js';
+import { decodeCompactJwt } from './compact-jwt.js';
 import {
   ACCEPTED_INPUT_ALGS,
   ACCESS_TOKEN_TYP,
@@ -30,35 +25,38 @@ import {
   CLAIM_SCOPE,
   CLAIM_TXN,
   MAX_ACT_NESTING,
-  MAX_INPUT_TOKEN_LENGTH,
   TOKEN_TYPE_ACCESS_TOKEN,
   TOKEN_TYPE_ID_TOKEN,
   TOKEN_TYPE_JWT,
 } from './constants.js';
-import { OnDemandKeyRefresh } from './key-refresh.js';
+import type { OwnTokenFailure, OwnTokenVerifier } from './own-token.js';
 import type { TrustedIssuerKeys } from './trusted-issuer-keys.js';
 
 export type TokenRole = 'subject_token' | 'actor_token';
 
 export interface InputTokenVerifierDeps {
   readonly issuer: string;
-  readonly keys: () => KeySet;
-  /**
-   * Reloads `keys()` from the shared store. Run (rate-limited) when one of our tokens names a kid
-   * this instance does not know, so a key another instance just activated is accepted at once.
-   */
-  readonly refreshKeys: () => Promise<void>;
+  readonly ownTokens: OwnTokenVerifier;
   readonly registry: Registry;
-  readonly lineage: LineageStore;
   readonly trustedIssuerKeys: TrustedIssuerKeys;
   readonly clockToleranceSeconds: number;
 }
 
-const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
-/** At most one key refresh per process in this time, however many unknown kids arrive. */
-const UNKNOWN_KID_REFRESH_INTERVAL_MS = 5_000;
+const SELF: TokenOrigin = { kind: 'self' };
 /** `typ` values of other JWT kinds that must never pass as a subject or actor (RFC 8725 §3.11). */
 const FOREIGN_JWT_TYPES = /\+jwt$/i;
+
+/** The public description of each reason a token is refused before its claims are read. */
+const FAILURE_DETAILS: Readonly<Record<OwnTokenFailure, string>> = {
+  too_large: 'is too large',
+  not_compact: 'is not a signed JWT in compact form',
+  malformed: 'is not a well-formed JWT',
+  unknown_key: 'was signed with an unknown key',
+  invalid_signature: 'signature or algorithm is invalid',
+  expired: 'has expired',
+  invalid_claims: 'has missing or invalid claims',
+  unknown_token: 'is not known to this service',
+};
 
 function invalid(role: TokenRole, detail: string): Result<never> {
   const rule: RuleCode = role === 'subject_token' ? 'subject_token_invalid' : 'actor_token_invalid';
@@ -114,14 +112,9 @@ function mayActOf(payload: JWTPayload): string[] | null | undefined {
 
 export class InputTokenVerifier {
   readonly #deps: InputTokenVerifierDeps;
-  readonly #keyRefresh: OnDemandKeyRefresh;
 
   constructor(deps: InputTokenVerifierDeps) {
     this.#deps = deps;
-    this.#keyRefresh = new OnDemandKeyRefresh({
-      refresh: deps.refreshKeys,
-      minIntervalMs: UNKNOWN_KID_REFRESH_INTERVAL_MS,
-    });
   }
 
   async verify(
@@ -130,17 +123,9 @@ export class InputTokenVerifier {
     declaredType: string,
     now: number,
   ): Promise<Result<VerifiedToken>> {
-    // Cheap structural checks first, so oversized, encrypted or malformed input fails fast (ST-09).
-    if (token.length > MAX_INPUT_TOKEN_LENGTH) return invalid(role, 'is too large');
-    if (!COMPACT_JWS.test(token)) return invalid(role, 'is not a signed JWT in compact form');
-    let header: ProtectedHeaderParameters;
-    let unverified: JWTPayload;
-    try {
-      header = decodeProtectedHeader(token);
-      unverified = decodeJwt(token);
-    } catch {
-      return invalid(role, 'is not a well-formed JWT');
-    }
+    const decoded = decodeCompactJwt(token);
+    if (!decoded.ok) return invalid(role, FAILURE_DETAILS[decoded.reason]);
+    const { header, payload: unverified } = decoded;
     if (typeof header.alg !== 'string' || !(ACCEPTED_INPUT_ALGS as readonly string[]).includes(header.alg)) {
       return invalid(role, 'uses an algorithm that is not accepted');
     }
@@ -153,31 +138,21 @@ export class InputTokenVerifier {
     if (unverified.iss === this.#deps.issuer) {
       if (declaredType === TOKEN_TYPE_ID_TOKEN)
         return invalid(role, 'is not an ID token of a trusted issuer');
-      return this.#verifyOwn(role, token, header, now);
+      return this.#verifyOwn(role, token, now);
     }
     const trusted = await this.#deps.registry.getTrustedIssuer(unverified.iss);
     if (!trusted) return invalid(role, 'was issued by an issuer that is not trusted');
     return this.#verifyTrusted(role, token, trusted, now);
   }
 
-  async #verifyOwn(
-    role: TokenRole,
-    token: string,
-    header: ProtectedHeaderParameters,
-    now: number,
-  ): Promise<Result<VerifiedToken>> {
-    const key = await this.#ownKey(header.kid);
-    if (!key) return invalid(role, 'was signed with an unknown key');
-    const verified = await this.#checkSignatureAndTimes(role, token, key.publicKey, key.alg, now);
-    if (!verified.ok) return verified;
-    const payload = verified.value;
-    if (typeof payload.jti !== 'string') return invalid(role, 'has no jti');
-    const standing = await this.#deps.lineage.standing(payload.jti);
-    if (!standing) return invalid(role, 'is not known to this service');
+  async #verifyOwn(role: TokenRole, token: string, now: number): Promise<Result<VerifiedToken>> {
+    const verified = await this.#deps.ownTokens.verify(token, { now });
+    if (!verified.ok) return invalid(role, FAILURE_DETAILS[verified.reason]);
+    const { payload, standing } = verified.value;
     const normalised = this.#normalise(
       role,
       payload,
-      { kind: 'self' },
+      SELF,
       'scope',
       standing.revoked,
       standing.subjectIsAgent,
@@ -196,15 +171,6 @@ export class InputTokenVerifier {
     };
   }
 
-  /** The key of `kid`, looked up again after one (rate-limited) refresh when it is not known yet. */
-  async #ownKey(kid: string | undefined): Promise<LoadedKey | undefined> {
-    if (!kid) return undefined;
-    const known = this.#deps.keys().verification.get(kid);
-    if (known) return known;
-    await this.#keyRefresh.run();
-    return this.#deps.keys().verification.get(kid);
-  }
-
   async #verifyTrusted(
     role: TokenRole,
     token: string,
@@ -213,7 +179,7 @@ export class InputTokenVerifier {
   ): Promise<Result<VerifiedToken>> {
     const keys = this.#deps.trustedIssuerKeys.keysFor(trusted);
     if (!keys) return invalid(role, "issuer's keys are not available");
-    const verified = await this.#checkSignatureAndTimes(role, token, keys, null, now);
+    const verified = await this.#checkSignatureAndTimes(role, token, keys, now);
     if (!verified.ok) return verified;
     const origin: TokenOrigin = {
       kind: 'trusted_issuer',
@@ -227,14 +193,13 @@ export class InputTokenVerifier {
   async #checkSignatureAndTimes(
     role: TokenRole,
     token: string,
-    key: JWTVerifyGetKey | CryptoKey,
-    alg: string | null,
+    keys: JWTVerifyGetKey,
     now: number,
   ): Promise<Result<JWTPayload>> {
     const tolerance = this.#deps.clockToleranceSeconds;
     try {
-      const { payload } = await jwtVerify(token, key as JWTVerifyGetKey, {
-        algorithms: alg ? [alg] : [...ACCEPTED_INPUT_ALGS],
+      const { payload } = await jwtVerify(token, keys, {
+        algorithms: [...ACCEPTED_INPUT_ALGS],
         clockTolerance: tolerance,
         currentDate: new Date(now * 1000),
         requiredClaims: ['exp', 'sub'],

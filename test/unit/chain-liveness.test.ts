@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { chainParticipants, checkChainLiveness } from '../../src/domain/index.js';
+import { allAgentsEnabled, chainParticipants, checkChainLiveness } from '../../src/domain/index.js';
 import type { AgentPolicy, VerifiedToken } from '../../src/domain/index.js';
 import {
   agent,
@@ -57,6 +57,44 @@ describe('chainParticipants', () => {
     },
   ])('$name', ({ subject, want }) => {
     expect(chainParticipants(subject)).toEqual(want);
+  });
+});
+
+describe('allAgentsEnabled', () => {
+  it.each<{ name: string; ids: string[]; agents: AgentPolicy[]; want: boolean }>([
+    { name: 'holds for a chain with no agents', ids: [], agents: [], want: true },
+    {
+      name: 'holds when every agent is enabled',
+      ids: ['agent-a', 'agent-b'],
+      agents: [agent('agent-a'), agent('agent-b')],
+      want: true,
+    },
+    {
+      name: 'ignores registry entries outside the chain',
+      ids: ['agent-a'],
+      agents: [agent('agent-a'), agent('agent-x', { status: 'disabled' })],
+      want: true,
+    },
+    {
+      name: 'fails on a disabled agent',
+      ids: ['agent-a', 'agent-b'],
+      agents: [agent('agent-a'), agent('agent-b', { status: 'disabled' })],
+      want: false,
+    },
+    {
+      name: 'fails on a deleted agent',
+      ids: ['agent-a'],
+      agents: [agent('agent-a', { status: 'deleted' })],
+      want: false,
+    },
+    {
+      name: 'fails on an agent never registered',
+      ids: ['agent-a', 'agent-ghost'],
+      agents: [agent('agent-a')],
+      want: false,
+    },
+  ])('$name', ({ ids, agents, want }) => {
+    expect(allAgentsEnabled(ids, chainMap(...agents))).toBe(want);
   });
 });
 

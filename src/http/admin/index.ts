@@ -24,14 +24,11 @@ declare module 'fastify' {
 }
 
 export async function adminRoutes(app: FastifyInstance): Promise<void> {
-  const { config, database, registry, lineage, keys } = app.sts;
+  const { config, database, registry, ownTokens } = app.sts;
   const authenticate = createAdminAuthenticator({
     adminToken: config.adminToken,
     issuer: config.issuer,
-    clockToleranceSeconds: config.clockToleranceSeconds,
-    keys,
-    lineage,
-    registry,
+    ownTokens,
   });
   const options: AdminRouteOptions = {
     store: new RegistryAdminStore(database.prisma, () => registry.invalidate()),

@@ -1,0 +1,27 @@
+/**
+ * The cheap structural checks every presented JWT passes before any key, JWKS or database is
+ * touched, so oversized, encrypted or malformed input fails fast (SECURITY-CASES ST-09).
+ */
+import { decodeJwt, decodeProtectedHeader, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
+import { MAX_INPUT_TOKEN_LENGTH } from './constants.js';
+
+/** Why a token is not a JWT worth verifying. */
+export type CompactJwtFailure = 'too_large' | 'not_compact' | 'malformed';
+
+export type DecodedJwt =
+  | { readonly ok: true; readonly header: ProtectedHeaderParameters; readonly payload: JWTPayload }
+  | { readonly ok: false; readonly reason: CompactJwtFailure };
+
+/** RFC 7515 §7.1 compact JWS: three non-empty parts, so never a JWE (five) nor an unsigned JWT. */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/** The token's header and claims, unverified: for routing and key lookup only, never for a decision. */
+export function decodeCompactJwt(token: string): DecodedJwt {
+  if (token.length > MAX_INPUT_TOKEN_LENGTH) return { ok: false, reason: 'too_large' };
+  if (!COMPACT_JWS.test(token)) return { ok: false, reason: 'not_compact' };
+  try {
+    return { ok: true, header: decodeProtectedHeader(token), payload: decodeJwt(token) };
+  } catch {
+    return { ok: false, reason: 'malformed' };
+  }
+}

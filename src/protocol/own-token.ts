@@ -1,0 +1,158 @@
+/**
+ * Verifies one of this service's own access tokens, wherever one is presented: as a subject or
+ * actor token (input-token.ts), at introspection and revocation (token-management.ts), and as an
+ * admin API credential (http/admin/auth.ts). A token is ours when a current or recently retired
+ * key (never a revoked one) signed it as an RFC 9068 access token of this issuer, and lineage
+ * recorded its `jti`. Revocation and chain liveness are the caller's to weigh: the answer carries
+ * lineage's standing and every agent holding a place in the chain.
+ */
+import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { flattenActClaim } from '../domain/act-chain.js';
+import { allAgentsEnabled, chainParticipants } from '../domain/chain-liveness.js';
+import type { LineageStore, TokenStanding } from '../infra/lineage-store.js';
+import type { Registry } from '../infra/registry.js';
+import type { KeySet, LoadedKey } from '../infra/signing-keys.js';
+import { decodeCompactJwt, type CompactJwtFailure } from './compact-jwt.js';
+import { ACCESS_TOKEN_TYP, CLAIM_ACT, CLAIM_CLIENT_ID, CLAIM_TXN, MAX_ACT_NESTING } from './constants.js';
+import type { OnDemandKeyRefresh } from './key-refresh.js';
+import type { AccessTokenClaims } from './mint.js';
+
+/** Why a token is not a live record of ours; each caller maps it to its own answer. */
+export type OwnTokenFailure =
+  | CompactJwtFailure
+  /** No `kid`, or one this instance does not hold even after a refresh. */
+  | 'unknown_key'
+  /** Signature or algorithm. */
+  | 'invalid_signature'
+  | 'expired'
+  /** `typ`, `iss`, `aud`, `nbf`, `iat`, a malformed `act`, or a required claim missing or mistyped. */
+  | 'invalid_claims'
+  /** Well signed, but lineage has no record of the `jti`. */
+  | 'unknown_token';
+
+/** The claims every access token this service mints carries, checked. */
+export type OwnTokenClaims = JWTPayload &
+  Pick<AccessTokenClaims, 'iss' | 'sub' | 'jti' | 'exp' | 'iat' | 'client_id' | 'txn'>;
+
+export interface OwnToken {
+  readonly payload: OwnTokenClaims;
+  readonly standing: TokenStanding;
+  /** Every agent holding a place in the chain (the domain's `chainParticipants`), oldest first. */
+  readonly participants: readonly string[];
+}
+
+export interface OwnTokenRefused {
+  readonly ok: false;
+  readonly reason: OwnTokenFailure;
+}
+
+export type OwnTokenResult = { readonly ok: true; readonly value: OwnToken } | OwnTokenRefused;
+
+export interface OwnTokenVerifyOptions {
+  /** Seconds since the epoch. */
+  readonly now: number;
+  /** An audience the token must name. */
+  readonly audience?: string;
+}
+
+export interface OwnTokenVerifierDeps {
+  readonly issuer: string;
+  readonly keys: () => KeySet;
+  /**
+   * Reloads `keys()` from the shared store when a token names a kid this instance does not
+   * know, so a key another instance just activated is accepted at once.
+   */
+  readonly refreshKeys: OnDemandKeyRefresh;
+  readonly lineage: Pick<LineageStore, 'standing'>;
+  readonly registry: Pick<Registry, 'getAgents'>;
+  readonly clockToleranceSeconds: number;
+}
+
+function failure(reason: OwnTokenFailure): OwnTokenRefused {
+  return { ok: false, reason };
+}
+
+function hasOwnClaims(payload: JWTPayload): payload is OwnTokenClaims {
+  return (
+    typeof payload.iss === 'string' &&
+    typeof payload.sub === 'string' &&
+    payload.sub !== '' &&
+    typeof payload.jti === 'string' &&
+    typeof payload.exp === 'number' &&
+    typeof payload.iat === 'number' &&
+    typeof payload[CLAIM_CLIENT_ID] === 'string' &&
+    typeof payload[CLAIM_TXN] === 'string'
+  );
+}
+
+export class OwnTokenVerifier {
+  readonly #deps: OwnTokenVerifierDeps;
+
+  constructor(deps: OwnTokenVerifierDeps) {
+    this.#deps = deps;
+  }
+
+  /** Structure first, then key, signature and claims, and only then lineage. */
+  async verify(token: string, options: OwnTokenVerifyOptions): Promise<OwnTokenResult> {
+    const decoded = decodeCompactJwt(token);
+    if (!decoded.ok) return failure(decoded.reason);
+    const key = await this.#key(decoded.header.kid);
+    if (!key) return failure('unknown_key');
+    const verified = await this.#checkSignatureAndClaims(token, key, options);
+    if (!verified.ok) return verified;
+    const payload = verified.value;
+    const actors = flattenActClaim(payload[CLAIM_ACT], MAX_ACT_NESTING);
+    if (!actors.ok) return failure('invalid_claims');
+    const standing = await this.#deps.lineage.standing(payload.jti);
+    if (!standing) return failure('unknown_token');
+    const participants = chainParticipants({
+      origin: { kind: 'self' },
+      sub: payload.sub,
+      subjectIsAgent: standing.subjectIsAgent,
+      actors: actors.value,
+      clientId: payload[CLAIM_CLIENT_ID],
+      lineage: standing,
+    });
+    return { ok: true, value: { payload, standing, participants } };
+  }
+
+  /** CONTRACT §3.4, AD-10: a chain holding an agent that is not enabled is dead. */
+  async chainIsLive(token: OwnToken): Promise<boolean> {
+    const agents = await this.#deps.registry.getAgents(token.participants);
+    return allAgentsEnabled(token.participants, agents);
+  }
+
+  /** The key of `kid`, looked up again after one (rate-limited) refresh when it is not known yet. */
+  async #key(kid: string | undefined): Promise<LoadedKey | undefined> {
+    if (!kid) return undefined;
+    const known = this.#deps.keys().verification.get(kid);
+    if (known) return known;
+    await this.#deps.refreshKeys.run();
+    return this.#deps.keys().verification.get(kid);
+  }
+
+  async #checkSignatureAndClaims(
+    token: string,
+    key: LoadedKey,
+    { now, audience }: OwnTokenVerifyOptions,
+  ): Promise<{ readonly ok: true; readonly value: OwnTokenClaims } | OwnTokenRefused> {
+    const tolerance = this.#deps.clockToleranceSeconds;
+    try {
+      const { payload } = await jwtVerify(token, key.publicKey, {
+        algorithms: [key.alg],
+        typ: ACCESS_TOKEN_TYP, // RFC 9068 §4
+        issuer: this.#deps.issuer,
+        audience,
+        clockTolerance: tolerance,
+        currentDate: new Date(now * 1000),
+        requiredClaims: ['exp', 'iat', 'jti', 'sub'],
+      });
+      if (!hasOwnClaims(payload) || payload.iat > now + tolerance) return failure('invalid_claims');
+      return { ok: true, value: payload };
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) return failure('expired');
+      if (error instanceof joseErrors.JWTClaimValidationFailed) return failure('invalid_claims');
+      return failure('invalid_signature');
+    }
+  }
+}

@@ -1,0 +1,256 @@
+import { generateKeyPair, SignJWT, type JWTPayload } from 'jose';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+import type { AgentPolicy } from '../../src/domain/index.js';
+import type { TokenStanding } from '../../src/infra/lineage-store.js';
+import type { AgentRecord } from '../../src/infra/registry.js';
+import type { KeySet, LoadedKey } from '../../src/infra/signing-keys.js';
+import { OnDemandKeyRefresh } from '../../src/protocol/key-refresh.js';
+import {
+  OwnTokenVerifier,
+  type OwnTokenFailure,
+  type OwnTokenVerifyOptions,
+} from '../../src/protocol/own-token.js';
+import { agent, NOW } from './fixtures.js';
+
+const ISSUER = 'https://sts.example';
+const TOLERANCE = 15;
+const RECORDED = 'jti-recorded';
+
+async function loadedKey(kid: string): Promise<LoadedKey> {
+  const { publicKey, privateKey } = await generateKeyPair('ES256');
+  return {
+    kid,
+    alg: 'ES256',
+    state: 'active',
+    publicJwk: {},
+    privateJwk: {},
+    publicKey,
+    privateKey,
+    activatedAt: null,
+    retiredAt: null,
+  };
+}
+
+function keySet(...keys: LoadedKey[]): KeySet {
+  return {
+    active: keys[0] as LoadedKey,
+    verification: new Map(keys.map((key) => [key.kid, key])),
+    publicJwks: [],
+  };
+}
+
+/** An access token as mint.ts signs it: alice via agent-a, for agent-b. */
+function claims(overrides: JWTPayload = {}): JWTPayload {
+  return {
+    iss: ISSUER,
+    sub: 'alice',
+    aud: 'agent-b',
+    client_id: 'agent-a',
+    scope: 'calendar.read',
+    act: { sub: 'agent-a' },
+    txn: 'txn-1',
+    jti: RECORDED,
+    iat: NOW - 1,
+    nbf: NOW - 1,
+    exp: NOW + 300,
+    ...overrides,
+  };
+}
+
+function sign(
+  key: LoadedKey,
+  payload: JWTPayload = claims(),
+  header: { typ?: string; kid?: string } = {},
+): Promise<string> {
+  return new SignJWT(payload)
+    .setProtectedHeader({ alg: key.alg, typ: 'at+jwt', kid: key.kid, ...header })
+    .sign(key.privateKey);
+}
+
+/** The registry's answer for these agents. */
+function registered(...policies: AgentPolicy[]): Map<string, AgentRecord> {
+  return new Map(
+    policies.map((policy) => [
+      policy.id,
+      {
+        ...policy,
+        name: policy.id,
+        tokenEndpointAuthMethod: 'client_secret_basic',
+        secretHash: null,
+        jwks: null,
+        jwksUri: null,
+      },
+    ]),
+  );
+}
+
+const STANDING: TokenStanding = {
+  revoked: false,
+  subjectIsAgent: false,
+  chainAgents: ['agent-hidden', 'agent-a'],
+  depth: 1,
+  depthLimit: null,
+};
+
+/** A verifier over `keys`, whose refresh loads `afterRefresh`, with lineage holding only RECORDED. */
+function harness(keys: KeySet, afterRefresh: KeySet = keys) {
+  let current = keys;
+  let refreshes = 0;
+  const verifier = new OwnTokenVerifier({
+    issuer: ISSUER,
+    keys: () => current,
+    refreshKeys: new OnDemandKeyRefresh({
+      refresh: async () => {
+        refreshes += 1;
+        current = afterRefresh;
+      },
+      minIntervalMs: 5_000,
+    }),
+    lineage: { standing: async (jti) => (jti === RECORDED ? STANDING : null) },
+    registry: {
+      getAgents: async () => registered(agent('agent-hidden'), agent('agent-a', { status: 'disabled' })),
+    },
+    clockToleranceSeconds: TOLERANCE,
+  });
+  return { verifier, refreshes: () => refreshes };
+}
+
+let key: LoadedKey;
+let otherKey: LoadedKey;
+
+beforeAll(async () => {
+  key = await loadedKey('kid-1');
+  otherKey = await loadedKey('kid-2');
+});
+
+describe('OwnTokenVerifier.verify', () => {
+  it('accepts a recorded token of its key, with lineage standing and the chain participants', async () => {
+    const { verifier, refreshes } = harness(keySet(key));
+    const result = await verifier.verify(await sign(key), { now: NOW });
+    expect(result).toEqual({
+      ok: true,
+      value: { payload: claims(), standing: STANDING, participants: ['agent-hidden', 'agent-a'] },
+    });
+    expect(refreshes()).toBe(0);
+  });
+
+  it('accepts a token of a key it learns of by refreshing on the unknown kid', async () => {
+    const { verifier, refreshes } = harness(keySet(key), keySet(key, otherKey));
+    const result = await verifier.verify(await sign(otherKey), { now: NOW });
+    expect(result.ok).toBe(true);
+    expect(refreshes()).toBe(1);
+  });
+
+  it.each<{
+    name: string;
+    token: () => Promise<string> | string;
+    options?: Partial<OwnTokenVerifyOptions>;
+    want: OwnTokenFailure;
+  }>([
+    { name: 'refuses an oversized token', token: () => 'a'.repeat(20_000), want: 'too_large' },
+    { name: 'refuses a token not in compact form', token: () => 'a.b', want: 'not_compact' },
+    { name: 'refuses a token that does not decode', token: () => 'e30.bm90LWpzb24.c2ln', want: 'malformed' },
+    {
+      name: 'refuses a token without kid',
+      token: () => sign(key, claims(), { kid: '' }),
+      want: 'unknown_key',
+    },
+    {
+      name: 'refuses a kid still unknown after the refresh',
+      token: () => sign(otherKey),
+      want: 'unknown_key',
+    },
+    {
+      name: 'refuses a token signed by another key under a known kid',
+      token: () => sign(otherKey, claims(), { kid: key.kid }),
+      want: 'invalid_signature',
+    },
+    {
+      name: 'refuses an altered payload',
+      token: async () => {
+        const [header, , signature] = (await sign(key)).split('.');
+        const altered = Buffer.from(JSON.stringify(claims({ sub: 'mallory' }))).toString('base64url');
+        return `${header}.${altered}.${signature}`;
+      },
+      want: 'invalid_signature',
+    },
+    {
+      name: 'refuses a token expired beyond the tolerance',
+      token: () => sign(key, claims({ exp: NOW - TOLERANCE - 1 })),
+      want: 'expired',
+    },
+    {
+      name: 'refuses another typ (RFC 9068 §4)',
+      token: () => sign(key, claims(), { typ: 'JWT' }),
+      want: 'invalid_claims',
+    },
+    {
+      name: 'refuses another issuer',
+      token: () => sign(key, claims({ iss: 'https://idp.example' })),
+      want: 'invalid_claims',
+    },
+    {
+      name: 'refuses an audience it was not asked for',
+      token: () => sign(key),
+      options: { audience: ISSUER },
+      want: 'invalid_claims',
+    },
+    {
+      name: 'refuses a token without txn',
+      token: () => sign(key, claims({ txn: undefined })),
+      want: 'invalid_claims',
+    },
+    {
+      name: 'refuses a non-string client_id',
+      token: () => sign(key, claims({ client_id: 7 })),
+      want: 'invalid_claims',
+    },
+    { name: 'refuses an empty subject', token: () => sign(key, claims({ sub: '' })), want: 'invalid_claims' },
+    {
+      name: 'refuses a token without iat',
+      token: () => sign(key, claims({ iat: undefined })),
+      want: 'invalid_claims',
+    },
+    {
+      name: 'refuses iat beyond the tolerance in the future',
+      token: () => sign(key, claims({ iat: NOW + TOLERANCE + 1, nbf: undefined })),
+      want: 'invalid_claims',
+    },
+    {
+      name: 'refuses a malformed act claim',
+      token: () => sign(key, claims({ act: 'agent-a' })),
+      want: 'invalid_claims',
+    },
+    {
+      name: 'refuses a token lineage never recorded',
+      token: () => sign(key, claims({ jti: 'jti-unknown' })),
+      want: 'unknown_token',
+    },
+  ])('$name', async ({ token, options, want }) => {
+    const { verifier } = harness(keySet(key));
+    expect(await verifier.verify(await token(), { now: NOW, ...options })).toEqual({
+      ok: false,
+      reason: want,
+    });
+  });
+
+  it('accepts the audience it was asked for', async () => {
+    const { verifier } = harness(keySet(key));
+    const result = await verifier.verify(await sign(key, claims({ aud: ISSUER })), {
+      now: NOW,
+      audience: ISSUER,
+    });
+    expect(result.ok).toBe(true);
+  });
+});
+
+describe('OwnTokenVerifier.chainIsLive', () => {
+  it('is false once any participant is not enabled, true otherwise', async () => {
+    const { verifier } = harness(keySet(key));
+    const result = await verifier.verify(await sign(key), { now: NOW });
+    if (!result.ok) throw new Error(result.reason);
+    expect(await verifier.chainIsLive(result.value)).toBe(false);
+    expect(await verifier.chainIsLive({ ...result.value, participants: ['agent-hidden'] })).toBe(true);
+  });
+});
