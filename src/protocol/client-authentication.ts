@@ -32,6 +32,7 @@ import { clientAssertionProblem } from './client-assertion-claims.js';
 import { ServiceUnavailable } from './errors.js';
 import { isAllowedJwksUri } from './jwks-uri.js';
 import { CLIENT_ASSERTION_ALGS } from './provider.js';
+import { epochSeconds } from './clock.js';
 
 /** RFC 7523 §2.2. */
 export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -253,7 +254,7 @@ export class ClientAuthenticator {
       {
         clientId: agent.id,
         issuer: this.#deps.issuer,
-        now: Math.floor(Date.now() / 1000),
+        now: epochSeconds(),
         clockToleranceSeconds: tolerance,
       },
     );

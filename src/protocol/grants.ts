@@ -30,6 +30,7 @@ import { parseExchange, parseTarget, type Params } from './exchange-request.js';
 import { RateLimited, ServiceUnavailable } from './errors.js';
 import type { InputTokenVerifier } from './input-token.js';
 import { signAccessToken } from './mint.js';
+import { epochSeconds } from './clock.js';
 
 export interface GrantDeps {
   readonly issuer: string;
@@ -66,10 +67,6 @@ function providerError(refusal: Refusal): Error {
     case 'invalid_request':
       return new errors.InvalidRequest(refusal.description);
   }
-}
-
-function epochSeconds(): number {
-  return Math.floor(Date.now() / 1000);
 }
 
 interface RequestContext {

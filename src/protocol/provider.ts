@@ -17,6 +17,7 @@ import {
   TOKEN_EXCHANGE_PARAMETERS,
 } from './exchange-request.js';
 import type { createGrantHandlers } from './grants.js';
+import { epochSeconds } from './clock.js';
 
 export const TOKEN_PATH = '/token';
 export const JWKS_PATH = '/jwks';
@@ -46,7 +47,7 @@ async function assertClientAssertion(
   const problem = clientAssertionProblem(claims, header, {
     clientId: ctx.oidc.client?.clientId ?? '',
     issuer: ctx.oidc.issuer,
-    now: Math.floor(Date.now() / 1000),
+    now: epochSeconds(),
     clockToleranceSeconds: clockTolerance,
   });
   if (problem !== null) throw new errors.InvalidClientAuth(problem);

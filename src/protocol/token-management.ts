@@ -12,6 +12,7 @@ import type { LineageStore, RevokedToken } from '../infra/lineage-store.js';
 import { CLAIM_ACT, CLAIM_CLIENT_ID, CLAIM_SCOPE, CLAIM_TXN } from './constants.js';
 import type { OwnToken, OwnTokenVerifier } from './own-token.js';
 import { CLIENT_ASSERTION_ALGS, CLIENT_AUTH_METHODS } from './provider.js';
+import { epochSeconds } from './clock.js';
 
 export const INTROSPECTION_PATH = '/token/introspection';
 export const REVOCATION_PATH = '/token/revocation';
@@ -73,7 +74,7 @@ export class TokenManagement {
 
   /** RFC 7662 §2.2 for the agent `callerId`. */
   async introspect(token: string, callerId: string): Promise<IntrospectionResponse> {
-    const now = Math.floor(Date.now() / 1000);
+    const now = epochSeconds();
     const known = await this.#find(token, now);
     if (!known || !isVisibleTo(known, callerId)) return INACTIVE;
     const { payload: claims, standing } = known;
@@ -102,7 +103,7 @@ export class TokenManagement {
    * 200 all the same (§2.2).
    */
   async revoke(token: string, callerId: string): Promise<RevocationOutcome> {
-    const known = await this.#find(token, Math.floor(Date.now() / 1000));
+    const known = await this.#find(token, epochSeconds());
     if (!known) return { kind: 'not_found' };
     if (!isVisibleTo(known, callerId)) return { kind: 'not_permitted', jti: known.payload.jti };
     const tokens = await this.#deps.lineage.revokeTree([known.payload.jti], {

@@ -13,6 +13,7 @@ import type { JWTPayload } from 'jose';
 import { ADMIN_SCOPE, CLAIM_CLIENT_ID, CLAIM_SCOPE } from '../../protocol/constants.js';
 import type { OwnTokenVerifier } from '../../protocol/own-token.js';
 import { ProblemError } from '../problem.js';
+import { epochSeconds } from '../../protocol/clock.js';
 
 export type AdminPrincipal =
   | { readonly kind: 'admin_token' }
@@ -56,7 +57,7 @@ export function createAdminAuthenticator(deps: AdminAuthDeps) {
   async function verifyAccessToken(token: string): Promise<AdminPrincipal> {
     // RFC 9068 §4: one of this service's access tokens, addressed to the issuer itself...
     const verified = await deps.ownTokens.verify(token, {
-      now: Math.floor(Date.now() / 1000),
+      now: epochSeconds(),
       audience: deps.issuer,
     });
     if (!verified.ok) throw unauthorized();
