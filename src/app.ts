@@ -3,6 +3,7 @@
  * OAuth engine mounted through middie, health and admin routes. server.ts only listens and
  * closes; tests build the app the same way and talk to it over real HTTP.
  */
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +23,9 @@ import { LineageStore } from './infra/lineage-store.js';
 import { ServiceMetrics } from './infra/metrics.js';
 import { MemoryRateCounter, RedisRateCounter, type RateCounter } from './infra/rate-counter.js';
 import { Registry } from './infra/registry.js';
+import { claimDpopProof } from './infra/replay-store.js';
 import { SigningKeyRing, type KeySet } from './infra/signing-keys.js';
+import { DpopProofVerifier } from './protocol/dpop-proof.js';
 import { OAuthEngine } from './protocol/engine.js';
 import { createGrantHandlers } from './protocol/grants.js';
 import { InputTokenVerifier } from './protocol/input-token.js';
@@ -93,6 +96,8 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     bodyLimit: BODY_LIMIT_BYTES,
     // A body that trickles in slower than this is cut off with 408 (SECURITY-CASES RL-06).
     requestTimeout: REQUEST_TIMEOUT_MS,
+    // Unique across instances, so a log line or an admin event names one request anywhere.
+    genReqId: () => randomUUID(),
     trustProxy: false,
   });
 
@@ -146,6 +151,9 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     verifier,
     keys,
     rateCounter,
+    dpopProofs: new DpopProofVerifier({
+      claimProof: (jkt, jti, expiresAt) => claimDpopProof(database.prisma, jkt, jti, expiresAt),
+    }),
     logError: (error, message) => app.log.error({ err: error }, message),
   });
   const Adapter = createAdapterClass(database.prisma, registry);

@@ -1,5 +1,6 @@
 import { attenuateScopes } from './attenuation.js';
 import { checkClientEnabled } from './client-enabled.js';
+import { checkProofRequired } from './dpop-binding.js';
 import { checkGrantAllowed } from './grant-allowed.js';
 import { tokenLifetime } from './lifetime.js';
 import { accept } from './refusal.js';
@@ -16,10 +17,13 @@ import {
  * no `act`; the root of a new chain.
  */
 export function evaluateClientCredentials(input: ClientCredentialsInput): Result<IssueDecision> {
-  const { agent, requestedScopes, audience, now } = input;
+  const { agent, requestedScopes, audience, proofJkt, now } = input;
 
-  // RFC 6749 §5.2 `invalid_client` / `unauthorized_client`.
-  const refusal = checkClientEnabled(agent) ?? checkGrantAllowed(agent, GRANT_CLIENT_CREDENTIALS);
+  // RFC 6749 §5.2 `invalid_client` / `unauthorized_client`; RFC 9449 §5.2 a required DPoP proof.
+  const refusal =
+    checkClientEnabled(agent) ??
+    checkGrantAllowed(agent, GRANT_CLIENT_CREDENTIALS) ??
+    checkProofRequired(agent, proofJkt);
   if (refusal !== null) return refusal;
 
   // RFC 8707 §2: exactly one registered, allowed target.
@@ -54,5 +58,7 @@ export function evaluateClientCredentials(input: ClientCredentialsInput): Result
     parentJti: null,
     chainAgents: [agent.id],
     impersonation: false,
+    // RFC 9449 §6: `cnf.jkt` when the request carried a valid proof.
+    jkt: proofJkt,
   });
 }

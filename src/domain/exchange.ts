@@ -5,6 +5,7 @@ import { chainParticipants, checkChainLiveness } from './chain-liveness.js';
 import { checkClientEnabled } from './client-enabled.js';
 import { checkDelegationCycle } from './delegation-cycle.js';
 import { checkDelegationDepth, depthAfterHop, inheritedDepthLimit } from './delegation-depth.js';
+import { checkProofRequired, checkTokenHolder } from './dpop-binding.js';
 import { checkGrantAllowed } from './grant-allowed.js';
 import { checkImpersonationAllowed } from './impersonation.js';
 import { tokenLifetime } from './lifetime.js';
@@ -19,7 +20,8 @@ import { GRANT_TOKEN_EXCHANGE, type ExchangeInput, type IssueDecision, type Resu
  * that fails decides the refusal; when none fails, the claims of the new token and its lineage.
  */
 export function evaluateExchange(input: ExchangeInput): Result<IssueDecision> {
-  const { request, actorAgent, subject, actorToken, audience, chainAgents, serviceMaxDepth, now } = input;
+  const { request, actorAgent, subject, actorToken, audience, chainAgents, serviceMaxDepth, proofJkt, now } =
+    input;
   const actor = actorAgent.id;
 
   const refusal =
@@ -27,12 +29,17 @@ export function evaluateExchange(input: ExchangeInput): Result<IssueDecision> {
     checkClientEnabled(actorAgent) ??
     // RFC 6749 §5.2 `unauthorized_client`: the actor may use token exchange.
     checkGrantAllowed(actorAgent, GRANT_TOKEN_EXCHANGE) ??
-    // RFC 8693 §2.1 `subject_token`, RFC 8725 §3.9: it was issued to this actor.
+    // RFC 9449 §5.2: an agent registered for DPoP-bound tokens sends a proof.
+    checkProofRequired(actorAgent, proofJkt) ??
+    // RFC 8693 §2.1 `subject_token`, RFC 8725 §3.9: it was issued to this actor...
     checkSubjectAudience(subject, actorAgent) ??
+    // ...and, when DPoP-bound, is presented by the holder of its key (RFC 9449 §6).
+    checkTokenHolder(subject, 'subject_token', proofJkt) ??
     // RFC 8693 §2.2.2: a revoked token, or a chain with an inactive agent, is unacceptable.
     checkChainLiveness(subject, chainAgents) ??
     // RFC 8693 §2.1 `actor_token`: live, and it names the authenticated actor.
     checkActorToken(actorToken, actorAgent) ??
+    checkTokenHolder(actorToken, 'actor_token', proofJkt) ??
     // RFC 8693 §4.4 `may_act`.
     checkMayAct(subject, actorAgent) ??
     // RFC 8693 §1.1: impersonation only for agents explicitly allowed it.
@@ -82,5 +89,7 @@ export function evaluateExchange(input: ExchangeInput): Result<IssueDecision> {
     parentJti: ownToken ? subject.jti : null,
     chainAgents: [...chainParticipants(subject), actor],
     impersonation: request.impersonation,
+    // RFC 9449 §6: bound to the key of this request's proof, whatever bound the subject token.
+    jkt: proofJkt,
   });
 }

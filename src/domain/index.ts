@@ -13,6 +13,7 @@ export type {
   Refusal,
   Result,
   RuleCode,
+  TokenBinding,
   TokenOrigin,
   VerifiedToken,
 } from './types.js';
@@ -35,6 +36,7 @@ export { checkActorToken } from './actor-token.js';
 export { checkMayAct } from './may-act.js';
 export { checkImpersonationAllowed } from './impersonation.js';
 export { checkDelegationCycle } from './delegation-cycle.js';
+export { checkProofRequired, checkTokenHolder } from './dpop-binding.js';
 export {
   checkDelegationDepth,
   depthAfterHop,

@@ -31,6 +31,11 @@ export const RULE_ERRORS: Readonly<Record<RuleCode, OAuthErrorCode | null>> = Ob
   unavailable: null,
   token_revoked: null,
   revocation_not_permitted: null,
+  dpop_proof_invalid: 'invalid_dpop_proof',
+  dpop_proof_replayed: 'invalid_dpop_proof',
+  dpop_proof_missing: 'invalid_dpop_proof',
+  subject_token_binding_mismatch: 'invalid_request',
+  actor_token_binding_mismatch: 'invalid_request',
 });
 
 /**

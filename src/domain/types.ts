@@ -5,7 +5,13 @@
 
 /** OAuth error codes a domain refusal can map to (RFC 6749 §5.2, RFC 8693 §2.2.2, RFC 8707). */
 export type OAuthErrorCode =
-  'invalid_request' | 'invalid_client' | 'unauthorized_client' | 'invalid_target' | 'invalid_scope';
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'unauthorized_client'
+  | 'invalid_target'
+  | 'invalid_scope'
+  /** RFC 9449 §5: a DPoP proof is invalid, or missing where one is required. */
+  | 'invalid_dpop_proof';
 
 /**
  * Stable names of the rules that decide a token request. The audit log stores these; never
@@ -37,7 +43,17 @@ export type RuleCode =
   /** A token and its descendants were revoked (revocation endpoint or admin API). */
   | 'token_revoked'
   /** A revocation request named a token the caller may not revoke; nothing changed. */
-  | 'revocation_not_permitted';
+  | 'revocation_not_permitted'
+  /** RFC 9449 §4.3: the request's DPoP proof fails a check. */
+  | 'dpop_proof_invalid'
+  /** RFC 9449 §11.1: the DPoP proof's `jti` was already used with its key. */
+  | 'dpop_proof_replayed'
+  /** RFC 9449 §5.2: an agent registered for DPoP-bound tokens sent no proof. */
+  | 'dpop_proof_missing'
+  /** RFC 9449 §6: the subject token is bound to a key the request does not prove. */
+  | 'subject_token_binding_mismatch'
+  /** RFC 9449 §6: the actor token is bound to a key the request does not prove. */
+  | 'actor_token_binding_mismatch';
 
 /** A typed refusal: the audit log stores `rule`, the client sees `error` and `description`. */
 export interface Refusal {
@@ -66,6 +82,8 @@ export interface AgentPolicy {
   readonly maxDelegationDepth: number;
   readonly tokenTtlSeconds: number;
   readonly mayImpersonate: boolean;
+  /** RFC 9449 §5.2 `dpop_bound_access_tokens`: every token request must carry a DPoP proof. */
+  readonly dpopBoundAccessTokens: boolean;
 }
 
 /** An audience a token may be issued for: an agent or a resource, as registered. */
@@ -95,6 +113,14 @@ export type TokenOrigin =
       readonly maxDelegationDepth: number | null;
     };
 
+/** RFC 7800 `cnf` of an input token, as far as this service can check it. */
+export type TokenBinding =
+  | { readonly kind: 'none' }
+  /** RFC 9449 §6: bound to the DPoP key with this RFC 7638 thumbprint (`cnf.jkt`). */
+  | { readonly kind: 'jkt'; readonly jkt: string }
+  /** Bound by a confirmation method this service cannot check (an mTLS certificate, a raw key). */
+  | { readonly kind: 'unsupported' };
+
 /**
  * A subject or actor token whose signature, algorithm and times the protocol layer has already
  * verified. Claims are normalised: `aud` is always an array, `scopes` a list (from `scope` or
@@ -118,6 +144,8 @@ export interface VerifiedToken {
   readonly revoked: boolean;
   /** True when this is a self-issued token whose `sub` is an agent (the chain began with an agent's own token). */
   readonly subjectIsAgent: boolean;
+  /** The key, if any, the token is bound to: only its holder may present it. */
+  readonly binding: TokenBinding;
   /**
    * For this service's own tokens, the chain as lineage recorded it when the token was issued:
    * every agent in it, oldest first, including an actor an impersonated hop hid from `act`
@@ -158,6 +186,8 @@ export interface ExchangeInput {
   readonly chainAgents: ReadonlyMap<string, AgentPolicy>;
   /** Service-wide limit on delegation depth. */
   readonly serviceMaxDepth: number;
+  /** RFC 7638 thumbprint of the key that signed the request's valid DPoP proof; null without one. */
+  readonly proofJkt: string | null;
   /** Seconds since the epoch. */
   readonly now: number;
 }
@@ -181,6 +211,8 @@ export interface IssueDecision {
   readonly impersonation: boolean;
   /** A depth limit from outside the registry (trusted issuer) that every later hop inherits. */
   readonly depthLimit: number | null;
+  /** RFC 9449 §6: the thumbprint the token is bound to (`cnf.jkt`); null for a Bearer token. */
+  readonly jkt: string | null;
 }
 
 export interface ClientCredentialsInput {
@@ -188,5 +220,7 @@ export interface ClientCredentialsInput {
   readonly target: string | null;
   readonly requestedScopes: readonly string[] | null;
   readonly audience: AudienceEntry | null;
+  /** RFC 7638 thumbprint of the key that signed the request's valid DPoP proof; null without one. */
+  readonly proofJkt: string | null;
   readonly now: number;
 }

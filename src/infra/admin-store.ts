@@ -2,9 +2,11 @@
  * Write side of the registry (agents, resources, trusted issuers) for the admin API. Every write
  * runs in one transaction under a registry-wide advisory lock, so the checks that span tables
  * (an id is an agent or a resource, never both; a trusted issuer's audience is never an agent) see
- * every concurrent write, on any instance (SECURITY-CASES AD-04, AD-08). After each committed write
- * `onChange` runs, so the read-side cache (registry.ts) drops what it held.
+ * every concurrent write, on any instance (SECURITY-CASES AD-04, AD-08). Each write records its
+ * admin event (admin-events.ts) in the same transaction, so a refused write records nothing. After
+ * each committed write `onChange` runs, so the read-side cache (registry.ts) drops what it held.
  */
+import { recordAdminEvent, registryEvent, type AdminChange } from './admin-events.js';
 import type { PrismaClient, Transaction } from './database.js';
 import { Prisma, type Agent, type Resource, type TrustedIssuer } from './generated/prisma/client.js';
 
@@ -32,6 +34,9 @@ export type ResourceData = Omit<Resource, 'createdAt' | 'updatedAt'>;
 export type TrustedIssuerData = Writable<TrustedIssuer>;
 /** What a change may set: anything but the id. */
 export type Change<Data> = Partial<Omit<Data, 'id'>>;
+/** The admin actions that change an existing agent. */
+export type AgentUpdateAction =
+  'agent.updated' | 'agent.disabled' | 'agent.enabled' | 'agent.secret_rotated' | 'agent.deleted';
 
 export interface PageRequest {
   /** Only rows whose id sorts after this one. */
@@ -83,17 +88,21 @@ export class RegistryAdminStore {
 
   /**
    * Loads a row under the lock, lets `change` compute the new values from it (it may throw to
-   * refuse, and nothing is written), then saves them. Null when `load` finds nothing.
+   * refuse, and nothing is written), then saves them and records `event` of the two states. Null
+   * when `load` finds nothing.
    */
   #modify<Row, Data>(
     load: (tx: Transaction) => Promise<Row | null>,
     change: (current: Row) => Promise<Data>,
     save: (tx: Transaction, current: Row, data: Data) => Promise<Row>,
+    record: (tx: Transaction, before: Row, after: Row) => Promise<void>,
   ): Promise<Row | null> {
     return this.#write(async (tx) => {
       const current = await load(tx);
       if (current === null) return null;
-      return save(tx, current, await change(current));
+      const saved = await save(tx, current, await change(current));
+      await record(tx, current, saved);
+      return saved;
     });
   }
 
@@ -117,7 +126,7 @@ export class RegistryAdminStore {
 
   // ---- agents --------------------------------------------------------------------------------
 
-  createAgent(data: AgentData): Promise<Agent> {
+  createAgent(data: AgentData, by: AdminChange): Promise<Agent> {
     return this.#write(async (tx) => {
       const holder = await this.#idHolder(tx, data.id);
       if (holder) throw new RegistryConflict('id_taken', `the id is already used by ${holder}`);
@@ -131,7 +140,9 @@ export class RegistryAdminStore {
           'the id is an audience by which a trusted issuer addresses this service',
         );
       }
-      return tx.agent.create({ data: { ...data, jwks: jsonColumn(data.jwks) } });
+      const row = await tx.agent.create({ data: { ...data, jwks: jsonColumn(data.jwks) } });
+      await recordAdminEvent(tx, by, await registryEvent('agent', 'agent.created', null, row));
+      return row;
     });
   }
 
@@ -149,22 +160,31 @@ export class RegistryAdminStore {
   }
 
   /** Changes a live agent; null when it does not exist or is deleted (tombstones never change). */
-  updateAgent(id: string, change: (current: Agent) => Promise<Change<AgentData>>): Promise<Agent | null> {
+  updateAgent(
+    id: string,
+    action: AgentUpdateAction,
+    change: (current: Agent) => Promise<Change<AgentData>>,
+    by: AdminChange,
+  ): Promise<Agent | null> {
     return this.#modify(
       (tx) => tx.agent.findFirst({ where: { id, status: { not: 'deleted' } } }),
       change,
       (tx, _current, data) =>
         tx.agent.update({ where: { id }, data: { ...data, jwks: jsonColumn(data.jwks) } }),
+      async (tx, before, after) =>
+        recordAdminEvent(tx, by, await registryEvent('agent', action, before, after)),
     );
   }
 
   // ---- resources -----------------------------------------------------------------------------
 
-  createResource(data: ResourceData): Promise<Resource> {
+  createResource(data: ResourceData, by: AdminChange): Promise<Resource> {
     return this.#write(async (tx) => {
       const holder = await this.#idHolder(tx, data.id);
       if (holder) throw new RegistryConflict('id_taken', `the id is already used by ${holder}`);
-      return tx.resource.create({ data });
+      const row = await tx.resource.create({ data });
+      await recordAdminEvent(tx, by, await registryEvent('resource', 'resource.created', null, row));
+      return row;
     });
   }
 
@@ -176,16 +196,25 @@ export class RegistryAdminStore {
     return this.#prisma.resource.findMany(pageArgs(page));
   }
 
-  updateResource(id: string, change: (current: Resource) => Promise<Change<ResourceData>>) {
+  updateResource(id: string, change: (current: Resource) => Promise<Change<ResourceData>>, by: AdminChange) {
     return this.#modify(
       (tx) => tx.resource.findUnique({ where: { id } }),
       change,
       (tx, _current, data) => tx.resource.update({ where: { id }, data }),
+      async (tx, before, after) =>
+        recordAdminEvent(tx, by, await registryEvent('resource', 'resource.updated', before, after)),
     );
   }
 
-  deleteResource(id: string): Promise<boolean> {
-    return this.#write(async (tx) => (await tx.resource.deleteMany({ where: { id } })).count > 0);
+  /** False when there is no such resource. The event keeps what the resource was. */
+  deleteResource(id: string, by: AdminChange): Promise<boolean> {
+    return this.#write(async (tx) => {
+      const row = await tx.resource.findUnique({ where: { id } });
+      if (row === null) return false;
+      await tx.resource.delete({ where: { id } });
+      await recordAdminEvent(tx, by, await registryEvent('resource', 'resource.deleted', row, null));
+      return true;
+    });
   }
 
   // ---- trusted issuers -----------------------------------------------------------------------
@@ -197,14 +226,20 @@ export class RegistryAdminStore {
     }
   }
 
-  createTrustedIssuer(data: TrustedIssuerData): Promise<TrustedIssuer> {
+  createTrustedIssuer(data: TrustedIssuerData, by: AdminChange): Promise<TrustedIssuer> {
     return this.#write(async (tx) => {
       if (await tx.trustedIssuer.findUnique({ where: { id: data.id }, select: { id: true } })) {
         throw new RegistryConflict('id_taken', 'the id is already used by a trusted issuer');
       }
       await this.#checkIssuerFree(tx, data.issuer, null);
       await this.#checkAudiencesAreNotAgents(tx, data.audiences);
-      return tx.trustedIssuer.create({ data: { ...data, jwks: jsonColumn(data.jwks) } });
+      const row = await tx.trustedIssuer.create({ data: { ...data, jwks: jsonColumn(data.jwks) } });
+      await recordAdminEvent(
+        tx,
+        by,
+        await registryEvent('trusted_issuer', 'trusted_issuer.created', null, row),
+      );
+      return row;
     });
   }
 
@@ -216,7 +251,11 @@ export class RegistryAdminStore {
     return this.#prisma.trustedIssuer.findMany(pageArgs(page));
   }
 
-  updateTrustedIssuer(id: string, change: (current: TrustedIssuer) => Promise<Change<TrustedIssuerData>>) {
+  updateTrustedIssuer(
+    id: string,
+    change: (current: TrustedIssuer) => Promise<Change<TrustedIssuerData>>,
+    by: AdminChange,
+  ) {
     return this.#modify(
       (tx) => tx.trustedIssuer.findUnique({ where: { id } }),
       change,
@@ -225,10 +264,27 @@ export class RegistryAdminStore {
         if (data.audiences !== undefined) await this.#checkAudiencesAreNotAgents(tx, data.audiences);
         return tx.trustedIssuer.update({ where: { id }, data: { ...data, jwks: jsonColumn(data.jwks) } });
       },
+      async (tx, before, after) =>
+        recordAdminEvent(
+          tx,
+          by,
+          await registryEvent('trusted_issuer', 'trusted_issuer.updated', before, after),
+        ),
     );
   }
 
-  deleteTrustedIssuer(id: string): Promise<boolean> {
-    return this.#write(async (tx) => (await tx.trustedIssuer.deleteMany({ where: { id } })).count > 0);
+  /** False when there is no such trusted issuer. The event keeps what the issuer was. */
+  deleteTrustedIssuer(id: string, by: AdminChange): Promise<boolean> {
+    return this.#write(async (tx) => {
+      const row = await tx.trustedIssuer.findUnique({ where: { id } });
+      if (row === null) return false;
+      await tx.trustedIssuer.delete({ where: { id } });
+      await recordAdminEvent(
+        tx,
+        by,
+        await registryEvent('trusted_issuer', 'trusted_issuer.deleted', row, null),
+      );
+      return true;
+    });
   }
 }

@@ -24,6 +24,17 @@ export interface AuditPage {
   readonly take: number;
 }
 
+/** A Prisma condition on the `at` column of a log table: inclusive bounds, either optional. */
+export function atBetween(range: { readonly from?: Date; readonly to?: Date }) {
+  if (range.from === undefined && range.to === undefined) return {};
+  return {
+    at: {
+      ...(range.from !== undefined ? { gte: range.from } : {}),
+      ...(range.to !== undefined ? { lte: range.to } : {}),
+    },
+  };
+}
+
 export class AuditLog {
   readonly #prisma: PrismaClient;
 
@@ -37,14 +48,7 @@ export class AuditLog {
       ...(filter.subject !== undefined ? { subject: filter.subject } : {}),
       ...(filter.txn !== undefined ? { txn: filter.txn } : {}),
       ...(filter.decision !== undefined ? { decision: filter.decision } : {}),
-      ...(filter.from !== undefined || filter.to !== undefined
-        ? {
-            at: {
-              ...(filter.from !== undefined ? { gte: filter.from } : {}),
-              ...(filter.to !== undefined ? { lte: filter.to } : {}),
-            },
-          }
-        : {}),
+      ...atBetween(filter),
       ...(page.before !== null ? { id: { lt: page.before } } : {}),
     };
     return this.#prisma.auditEvent.findMany({ where, orderBy: { id: 'desc' }, take: page.take });

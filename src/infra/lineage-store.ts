@@ -4,6 +4,7 @@
  * event (CONTRACT §3: a failed request changes nothing but the audit log).
  */
 import type { RuleCode } from '../domain/types.js';
+import { recordAdminEvent, type AdminChange } from './admin-events.js';
 import type { PrismaClient } from './database.js';
 import { Prisma, type IssuedToken } from './generated/prisma/client.js';
 
@@ -37,6 +38,8 @@ export interface IssuedTokenRecord {
   readonly impersonation: boolean;
   readonly subjectIsAgent: boolean;
   readonly depthLimit: number | null;
+  /** RFC 9449 §6: the thumbprint the token is bound to (`cnf.jkt`); null for a Bearer token. */
+  readonly jkt: string | null;
   readonly issuedAt: Date;
   readonly expiresAt: Date;
 }
@@ -68,7 +71,15 @@ export interface Revoker {
   /** The revoking agent, or the admin token's agent; null for the bootstrap admin token. */
   readonly clientId: string | null;
   readonly description: string;
+  /** For an admin revocation: its admin event (`tokens.revoked`), written in the same transaction. */
+  readonly admin?: AdminChange & {
+    readonly targetType: 'token' | 'chain' | 'agent';
+    readonly targetId: string;
+  };
 }
+
+/** How many revoked jtis an admin event lists; audit_events holds one row for every one of them. */
+const ADMIN_EVENT_MAX_JTIS = 100;
 
 export class LineageStore {
   readonly #prisma: PrismaClient;
@@ -86,10 +97,10 @@ export class LineageStore {
     await this.#prisma.$executeRaw`
       WITH lineage AS (
         INSERT INTO issued_tokens (jti, parent_jti, txn, depth, sub, client_id, chain_agents, aud, scope,
-          grant_type, impersonation, subject_is_agent, depth_limit, issued_at, expires_at)
+          grant_type, impersonation, subject_is_agent, depth_limit, jkt, issued_at, expires_at)
         VALUES (${token.jti}, ${token.parentJti}, ${token.txn}, ${token.depth}, ${token.sub}, ${token.clientId},
           ${[...token.chainAgents]}::text[], ${token.aud}, ${token.scope}, ${token.grantType}, ${token.impersonation},
-          ${token.subjectIsAgent}, ${token.depthLimit}::integer, ${token.issuedAt}, ${token.expiresAt})
+          ${token.subjectIsAgent}, ${token.depthLimit}::integer, ${token.jkt}::text, ${token.issuedAt}, ${token.expiresAt})
       )
       INSERT INTO audit_events (decision, rule, grant_type, client_id, subject, audience, requested_scope,
         granted_scope, jti, parent_jti, txn, impersonation, description)
@@ -201,6 +212,20 @@ export class LineageStore {
             txn: token.txn,
             description: by.description,
           })),
+        });
+      }
+      if (by.admin) {
+        const { targetType, targetId, ...change } = by.admin;
+        const jtis = revoked.map((token) => token.jti);
+        await recordAdminEvent(tx, change, {
+          action: 'tokens.revoked',
+          targetType,
+          targetId,
+          changes: {
+            revoked: jtis.length,
+            jtis: jtis.slice(0, ADMIN_EVENT_MAX_JTIS),
+            ...(jtis.length > ADMIN_EVENT_MAX_JTIS ? { jtisTruncated: true } : {}),
+          },
         });
       }
       return revoked;

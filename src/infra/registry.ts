@@ -43,6 +43,7 @@ export function toAgentRecord(row: Agent): AgentRecord {
     maxDelegationDepth: row.maxDelegationDepth,
     tokenTtlSeconds: row.tokenTtlSeconds,
     mayImpersonate: row.mayImpersonate,
+    dpopBoundAccessTokens: row.dpopBoundAccessTokens,
   };
 }
 

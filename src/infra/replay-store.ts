@@ -1,9 +1,10 @@
 /**
- * One-time use of client-assertion `jti`s (RFC 7523 §3), shared by every endpoint that accepts a
- * client assertion: the token endpoint (through oidc-provider's ReplayDetection model and the
- * adapter) and the introspection and revocation endpoints (protocol/client-authentication.ts).
- * Records live in `provider_records` under the same model and id, so an assertion spent at one
- * endpoint is spent at all of them, on every instance and across restarts (CA-09).
+ * One-time use of client-assertion `jti`s (RFC 7523 §3) and of DPoP proofs (RFC 9449 §11.1).
+ * Client assertions are spent by every endpoint that accepts one: the token endpoint (through
+ * oidc-provider's ReplayDetection model and the adapter) and the introspection and revocation
+ * endpoints (protocol/client-authentication.ts). Records live in `provider_records` under the same
+ * model and id, so an assertion spent at one endpoint is spent at all of them, on every instance
+ * and across restarts (CA-09).
  */
 import { createHash } from 'node:crypto';
 import type { PrismaClient } from './database.js';
@@ -16,16 +17,38 @@ export function replayDetectionId(iss: string, jti: string): string {
   return createHash('sha256').update(`${iss}${jti}`, 'utf8').digest('base64url');
 }
 
+/** The model under which spent DPoP proofs are kept, apart from client assertions (RFC 9449 §11.1). */
+export const DPOP_PROOF_MODEL = 'DPoPProof';
+
 /**
  * Claims `id` atomically: true for the first caller, false for every later one until the record
  * expires. A single INSERT … ON CONFLICT, so two instances can never both see "unused" (unlike a
  * find-then-save). An expired record is taken over by the next claim.
  */
-export async function claimReplaySlot(prisma: PrismaClient, id: string, expiresAt: Date): Promise<boolean> {
+export async function claimReplaySlot(
+  prisma: PrismaClient,
+  id: string,
+  expiresAt: Date,
+  model: string = REPLAY_DETECTION_MODEL,
+): Promise<boolean> {
   const claimed = await prisma.$executeRaw`
     INSERT INTO provider_records (model, id, payload, expires_at)
-    VALUES (${REPLAY_DETECTION_MODEL}, ${id}, '{}'::jsonb, ${expiresAt})
+    VALUES (${model}, ${id}, '{}'::jsonb, ${expiresAt})
     ON CONFLICT (model, id) DO UPDATE SET expires_at = EXCLUDED.expires_at
       WHERE provider_records.expires_at <= now()`;
   return claimed === 1;
+}
+
+/**
+ * Spends a DPoP proof: its `jti` once per key (RFC 7638 thumbprint `jkt`), on every instance and
+ * across restarts, until `expiresAt`. The id is a digest, so a proof's `jti` is stored at a fixed size.
+ */
+export function claimDpopProof(
+  prisma: PrismaClient,
+  jkt: string,
+  jti: string,
+  expiresAt: Date,
+): Promise<boolean> {
+  const id = createHash('sha256').update(`${jkt}.${jti}`, 'utf8').digest('base64url');
+  return claimReplaySlot(prisma, id, expiresAt, DPOP_PROOF_MODEL);
 }

@@ -20,6 +20,7 @@ import {
   type JWK,
   type CryptoKey,
 } from 'jose';
+import { recordAdminEvent, type AdminChange } from './admin-events.js';
 import type { PrismaClient, Transaction } from './database.js';
 import { open, seal } from './secret-box.js';
 
@@ -343,15 +344,22 @@ export class SigningKeyRing {
 
   /**
    * Creates a key in state `next`, published at once; it starts signing after the rotation delay
-   * (at once when the delay is 0). Resolves to the new key as the database now holds it.
+   * (at once when the delay is 0). Resolves to the new key as the database now holds it. The
+   * admin event is written with the key.
    */
-  rotate(now?: Date): Promise<SigningKeyInfo> {
+  rotate(by: AdminChange, now?: Date): Promise<SigningKeyInfo> {
     return this.#serialise(async () => {
       const at = now ?? new Date();
       const record = await newSigningKeyRecord(this.#kek, 'next', at);
       await this.#prisma.$transaction(async (tx) => {
         await lockSigningKeys(tx);
         await tx.signingKey.create({ data: record });
+        await recordAdminEvent(tx, by, {
+          action: 'signing_key.rotated',
+          targetType: 'signing_key',
+          targetId: record.kid,
+          changes: { state: { before: null, after: record.state } },
+        });
       });
       await this.#reload(at);
       const created = (await this.list(at)).find((key) => key.kid === record.kid);
@@ -365,9 +373,10 @@ export class SigningKeyRing {
    * stop verifying, on this instance at once and on every other one at its next refresh. When it
    * is the active key, a new key is generated and signs at once, skipping the publication delay a
    * rotation observes: signing on with a key believed compromised is worse than resource servers
-   * refetching the JWKS for an unknown kid. A pending `next` key keeps its own schedule.
+   * refetching the JWKS for an unknown kid. A pending `next` key keeps its own schedule. The admin
+   * event, naming the replacement when there is one, is written with the revocation.
    */
-  revoke(kid: string, now?: Date): Promise<KeyRevocation> {
+  revoke(kid: string, by: AdminChange, now?: Date): Promise<KeyRevocation> {
     return this.#serialise(async () => {
       const at = now ?? new Date();
       const outcome = await this.#prisma.$transaction(async (tx) => {
@@ -379,9 +388,18 @@ export class SigningKeyRing {
         if (!row) return { kind: 'not_found' } as const;
         if (isRevoked(row)) return { kind: 'already_revoked' } as const;
         await tx.signingKey.update({ where: { kid }, data: { state: 'revoked', revokedAt: at } });
-        if (row.state === 'active') {
-          await tx.signingKey.create({ data: await newSigningKeyRecord(this.#kek, 'active', at) });
-        }
+        const replacement =
+          row.state === 'active' ? await newSigningKeyRecord(this.#kek, 'active', at) : null;
+        if (replacement) await tx.signingKey.create({ data: replacement });
+        await recordAdminEvent(tx, by, {
+          action: 'signing_key.revoked',
+          targetType: 'signing_key',
+          targetId: kid,
+          changes: {
+            state: { before: row.state, after: 'revoked' },
+            ...(replacement ? { activeKid: { before: kid, after: replacement.kid } } : {}),
+          },
+        });
         return { kind: 'revoked', previousState: row.state as KeyState } as const;
       });
       if (outcome.kind !== 'revoked') return outcome;

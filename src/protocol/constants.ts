@@ -39,6 +39,13 @@ export const CLAIM_MAY_ACT = 'may_act';
 export const CLAIM_TXN = 'txn';
 export const CLAIM_CLIENT_ID = 'client_id';
 export const CLAIM_SCOPE = 'scope';
+/** RFC 7800 §3.1 confirmation claim; this service writes only RFC 9449 §6 `jkt` in it. */
+export const CLAIM_CNF = 'cnf';
+
+/** RFC 6749 §7.1 access token types: `token_type` in token and introspection answers. */
+export const ACCESS_TOKEN_TYPE_BEARER = 'Bearer';
+/** RFC 9449 §5: a token bound to the key of the request's DPoP proof. */
+export const ACCESS_TOKEN_TYPE_DPOP = 'DPoP';
 
 /** Upper bound on an input token's size; anything larger is refused before parsing (ST-09). */
 export const MAX_INPUT_TOKEN_LENGTH = 16 * 1024;

@@ -25,7 +25,9 @@ import type { AuditRecord, LineageStore } from '../infra/lineage-store.js';
 import type { RateCounter } from '../infra/rate-counter.js';
 import type { AgentRecord, Registry } from '../infra/registry.js';
 import type { KeySet } from '../infra/signing-keys.js';
+import { accessTokenType } from './confirmation.js';
 import { ADMIN_SCOPE, TOKEN_TYPE_ACCESS_TOKEN } from './constants.js';
+import type { DpopProofVerifier } from './dpop-proof.js';
 import { parseExchange, parseTarget, type Params } from './exchange-request.js';
 import { RateLimited, ServiceUnavailable } from './errors.js';
 import type { InputTokenVerifier } from './input-token.js';
@@ -41,6 +43,7 @@ export interface GrantDeps {
   readonly verifier: InputTokenVerifier;
   readonly keys: () => KeySet;
   readonly rateCounter: RateCounter;
+  readonly dpopProofs: DpopProofVerifier;
   /** Where dependency failures are reported; the client only sees 503. */
   readonly logError: (error: unknown, message: string) => void;
 }
@@ -66,6 +69,8 @@ function providerError(refusal: Refusal): Error {
       return new errors.InvalidClient(refusal.description);
     case 'invalid_request':
       return new errors.InvalidRequest(refusal.description);
+    case 'invalid_dpop_proof':
+      return new errors.InvalidDpopProof(refusal.description);
   }
 }
 
@@ -73,6 +78,8 @@ interface RequestContext {
   readonly grantType: string;
   readonly agent: AgentRecord;
   readonly params: Params;
+  /** Thumbprint of the key of the request's valid DPoP proof; null without one. */
+  proofJkt: string | null;
   subject?: VerifiedToken;
   audience?: string | null;
 }
@@ -131,8 +138,11 @@ export function createGrantHandlers(deps: GrantDeps) {
     const jti = randomUUID();
     const txn = decision.txn ?? randomUUID();
     const scope = formatScopes(decision.scopes);
-    const subjectIsAgent =
-      decision.act === null ? decision.sub === decision.clientId : (request.subject?.subjectIsAgent ?? false);
+    // An agent's own token has the agent as subject; a derived token inherits its subject's kind
+    // (impersonation included, though its token shows no `act`).
+    const subjectIsAgent = request.subject
+      ? request.subject.subjectIsAgent
+      : decision.sub === decision.clientId;
     const record: AuditRecord = {
       decision: 'granted',
       rule: 'granted',
@@ -155,6 +165,7 @@ export function createGrantHandlers(deps: GrantDeps) {
       client_id: decision.clientId,
       scope,
       ...(decision.act ? { act: decision.act } : {}),
+      ...(decision.jkt !== null ? { cnf: { jkt: decision.jkt } } : {}),
       txn,
       jti,
       iat: decision.iat,
@@ -169,6 +180,7 @@ export function createGrantHandlers(deps: GrantDeps) {
           txn,
           depth: decision.depth,
           depthLimit: decision.depthLimit,
+          jkt: decision.jkt,
           sub: decision.sub,
           clientId: decision.clientId,
           chainAgents: decision.chainAgents,
@@ -187,7 +199,7 @@ export function createGrantHandlers(deps: GrantDeps) {
     ctx.body = {
       access_token: accessToken,
       issued_token_type: issuedTokenType,
-      token_type: 'Bearer',
+      token_type: accessTokenType(decision.jkt),
       expires_in: decision.exp - decision.iat,
       scope,
     };
@@ -196,7 +208,8 @@ export function createGrantHandlers(deps: GrantDeps) {
   /**
    * Loads the authenticated agent, applies its per-client rate limit and checks that it may use
    * this grant before any parameter or input token is looked at, so an agent without the grant
-   * learns nothing about the tokens it sends (CA-05).
+   * learns nothing about the tokens it sends (CA-05). Then checks and spends the DPoP proof, if
+   * any (RFC 9449 §4.3, §11.1): a refused request has spent it all the same.
    */
   async function begin(ctx: KoaContextWithOIDC, grantType: GrantType): Promise<RequestContext> {
     const clientId = ctx.oidc.client?.clientId;
@@ -217,13 +230,16 @@ export function createGrantHandlers(deps: GrantDeps) {
     if (presentedAuthMethod(ctx) !== agent.tokenEndpointAuthMethod) {
       throw new errors.InvalidClientAuth('the authentication method does not match the registered one');
     }
-    const request: RequestContext = { grantType, agent, params: ctx.oidc.params as Params };
+    const request: RequestContext = { grantType, agent, params: ctx.oidc.params as Params, proofJkt: null };
     if (!limit.allowed) {
       await auditRefusal(ctx, request, refuse('rate_limited', 'invalid_request', 'rate limit exceeded'));
       throw new RateLimited(limit.retryAfterSeconds);
     }
     const notAllowed = checkGrantAllowed(agent, grantType);
     if (notAllowed !== null) await refuseRequest(ctx, request, notAllowed);
+    const proof = await lookup(() => deps.dpopProofs.verify(ctx));
+    if (!proof.ok) await refuseRequest(ctx, request, proof);
+    else request.proofJkt = proof.value?.jkt ?? null;
     return request;
   }
 
@@ -260,6 +276,7 @@ export function createGrantHandlers(deps: GrantDeps) {
       target: target.value,
       requestedScopes: parsed.value.requestedScopes,
       audience: await lookup(() => audienceOf(target.value)),
+      proofJkt: request.proofJkt,
       now: epochSeconds(),
     });
     if (!decision.ok) return refuseRequest(ctx, request, decision);
@@ -313,6 +330,7 @@ export function createGrantHandlers(deps: GrantDeps) {
       audience,
       chainAgents,
       serviceMaxDepth: deps.serviceMaxDepth,
+      proofJkt: request.proofJkt,
       now,
     });
     if (!decision.ok) return refuseRequest(ctx, request, decision);

@@ -16,6 +16,7 @@ import { refuse } from '../domain/refusal.js';
 import type { Result, RuleCode, TokenOrigin, VerifiedToken } from '../domain/types.js';
 import type { Registry, TrustedIssuerRecord } from '../infra/registry.js';
 import { decodeCompactJwt } from './compact-jwt.js';
+import { bindingOf } from './confirmation.js';
 import {
   ACCEPTED_INPUT_ALGS,
   ACCESS_TOKEN_TYP,
@@ -234,6 +235,8 @@ export class InputTokenVerifier {
     if (!actors.ok) return invalid(role, 'has a malformed or too deeply nested act claim');
     const mayAct = mayActOf(payload);
     if (mayAct === undefined) return invalid(role, 'has a malformed may_act claim');
+    const binding = bindingOf(payload);
+    if (binding === undefined) return invalid(role, 'has a malformed cnf claim');
     const txn = payload[CLAIM_TXN];
     const clientId = payload[CLAIM_CLIENT_ID];
     return {
@@ -251,6 +254,7 @@ export class InputTokenVerifier {
         mayActSubjects: mayAct,
         revoked,
         subjectIsAgent,
+        binding,
       },
     };
   }

@@ -13,6 +13,8 @@ export interface AccessTokenClaims {
   readonly client_id: string;
   readonly scope: string;
   readonly act?: ActClaim;
+  /** RFC 9449 §6.1: the thumbprint of the key the token is bound to. */
+  readonly cnf?: { readonly jkt: string };
   readonly txn: string;
   readonly jti: string;
   readonly iat: number;

@@ -2,7 +2,7 @@
  * The OAuth engine: one factory that builds an oidc-provider instance from the current key set.
  * Keys are fixed when a Provider is constructed, so key rotation builds a new one and swaps it in
  * (DESIGN.md). oidc-provider authenticates clients (secrets, `private_key_jwt` with replay
- * detection) and serves discovery and JWKS; both grants are our own handlers.
+ * detection), validates DPoP proofs and serves discovery and JWKS; both grants are our own handlers.
  */
 import type { JWK } from 'jose';
 import { Provider, errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
@@ -24,6 +24,8 @@ export const JWKS_PATH = '/jwks';
 
 export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
 export const CLIENT_ASSERTION_ALGS = ['ES256', 'ES384', 'PS256', 'PS384', 'RS256', 'EdDSA', 'Ed25519'];
+/** RFC 9449 §5.1 `dpop_signing_alg_values_supported`: asymmetric only, never `none` or HMAC. */
+export const DPOP_PROOF_ALGS = ['ES256', 'PS256', 'EdDSA', 'Ed25519'] as const;
 
 export interface ProviderOptions {
   readonly issuer: string;
@@ -80,6 +82,7 @@ export function createProvider(options: ProviderOptions): Provider {
     jwks: { keys: signingKeys as JWK[] } as Configuration['jwks'],
     enabledJWA: {
       clientAuthSigningAlgValues: CLIENT_ASSERTION_ALGS,
+      dPoPSigningAlgValues: [...DPOP_PROOF_ALGS],
     } as Configuration['enabledJWA'],
     features: {
       devInteractions: { enabled: false },
@@ -90,6 +93,9 @@ export function createProvider(options: ProviderOptions): Provider {
       rpInitiatedLogout: { enabled: false },
       registration: { enabled: false },
       pushedAuthorizationRequests: { enabled: false },
+      // RFC 9449: proofs are checked by protocol/dpop-proof.ts with oidc-provider's validation.
+      // No nonceSecret: server nonces (§8) are not used.
+      dPoP: { enabled: true },
     },
     responseTypes: ['none'],
     scopes: [],

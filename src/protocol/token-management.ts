@@ -9,6 +9,7 @@
  * same for a token that does not exist and one the caller may not see.
  */
 import type { LineageStore, RevokedToken } from '../infra/lineage-store.js';
+import { accessTokenType, bindingOf } from './confirmation.js';
 import { CLAIM_ACT, CLAIM_CLIENT_ID, CLAIM_SCOPE, CLAIM_TXN } from './constants.js';
 import type { OwnToken, OwnTokenVerifier } from './own-token.js';
 import { CLIENT_ASSERTION_ALGS, CLIENT_AUTH_METHODS } from './provider.js';
@@ -48,7 +49,9 @@ export type IntrospectionResponse =
       readonly iat: number;
       readonly exp: number;
       readonly jti: string;
-      readonly token_type: 'Bearer';
+      /** `DPoP` for a DPoP-bound token, whose `cnf` is given too (RFC 9449 §6.2). */
+      readonly token_type: string;
+      readonly cnf?: { readonly jkt: string };
       /** Number of actors in the chain (CONTRACT §3.4). */
       readonly depth: number;
     };
@@ -80,6 +83,8 @@ export class TokenManagement {
     const { payload: claims, standing } = known;
     if (standing.revoked || claims.exp <= now) return INACTIVE;
     if (!(await this.#deps.ownTokens.chainIsLive(known))) return INACTIVE;
+    const binding = bindingOf(claims);
+    const jkt = binding?.kind === 'jkt' ? binding.jkt : null;
     return {
       active: true,
       iss: claims.iss,
@@ -92,7 +97,8 @@ export class TokenManagement {
       iat: claims.iat,
       exp: claims.exp,
       jti: claims.jti,
-      token_type: 'Bearer',
+      token_type: accessTokenType(jkt),
+      ...(jkt !== null ? { cnf: { jkt } } : {}),
       depth: standing.depth,
     };
   }

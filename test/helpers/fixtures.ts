@@ -22,6 +22,7 @@ export interface AgentInput {
   readonly maxDelegationDepth?: number;
   readonly tokenTtlSeconds?: number;
   readonly mayImpersonate?: boolean;
+  readonly dpopBoundAccessTokens?: boolean;
 }
 
 export interface RegisteredAgent {

@@ -41,6 +41,7 @@ function tokenFrom(decision: IssueDecision, jti: string, txn: string): VerifiedT
     mayActSubjects: null,
     revoked: false,
     subjectIsAgent: false,
+    binding: decision.jkt === null ? { kind: 'none' } : { kind: 'jkt', jkt: decision.jkt },
   };
 }
 

@@ -10,6 +10,7 @@ import type {
   Refusal,
   Result,
   RuleCode,
+  TokenBinding,
   TokenOrigin,
   VerifiedToken,
 } from '../../src/domain/index.js';
@@ -30,11 +31,14 @@ export function agent(id: string, overrides: Partial<AgentPolicy> = {}): AgentPo
     maxDelegationDepth: 4,
     tokenTtlSeconds: 300,
     mayImpersonate: false,
+    dpopBoundAccessTokens: false,
     ...overrides,
   };
 }
 
 export const SELF: TokenOrigin = { kind: 'self' };
+
+export const UNBOUND: TokenBinding = { kind: 'none' };
 
 export function trustedIssuer(overrides: Partial<Extract<TokenOrigin, { kind: 'trusted_issuer' }>> = {}) {
   return {
@@ -61,6 +65,7 @@ export function userToken(overrides: Partial<VerifiedToken> = {}): VerifiedToken
     mayActSubjects: null,
     revoked: false,
     subjectIsAgent: false,
+    binding: UNBOUND,
     ...overrides,
   };
 }
@@ -80,6 +85,7 @@ export function selfToken(overrides: Partial<VerifiedToken> = {}): VerifiedToken
     mayActSubjects: null,
     revoked: false,
     subjectIsAgent: false,
+    binding: UNBOUND,
     ...overrides,
   };
 }
@@ -125,6 +131,7 @@ export function exchangeInput(overrides: Partial<ExchangeInput> = {}): ExchangeI
     audience: resource(API, ['calendar.read', 'calendar.write']),
     chainAgents: chainMap(agent('agent-a')),
     serviceMaxDepth: 5,
+    proofJkt: null,
     now: NOW,
     ...overrides,
   };
@@ -138,6 +145,7 @@ export function clientCredentialsInput(
     target: API,
     requestedScopes: null,
     audience: resource(API, ['calendar.read', 'calendar.write']),
+    proofJkt: null,
     now: NOW,
     ...overrides,
   };

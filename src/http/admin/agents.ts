@@ -5,11 +5,11 @@
  * be registered again and old chains never rebind to a new agent (AD-10).
  */
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
-import type { Agent, AgentData, Change } from '../../infra/admin-store.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Agent, AgentData, AgentUpdateAction, Change } from '../../infra/admin-store.js';
 import { generateClientSecret, hashClientSecret } from '../../infra/client-secrets.js';
 import { ProblemError } from '../problem.js';
-import { found, listPage, type AdminRouteOptions } from './common.js';
+import { changedBy, found, listPage, type AdminRouteOptions } from './common.js';
 import {
   AGENT_DEFAULTS,
   AgentCreateBody,
@@ -57,21 +57,32 @@ function mergeAgent(current: Agent, patch: AgentPatchBody) {
     maxDelegationDepth: patch.maxDelegationDepth ?? current.maxDelegationDepth,
     tokenTtlSeconds: patch.tokenTtlSeconds ?? current.tokenTtlSeconds,
     mayImpersonate: patch.mayImpersonate ?? current.mayImpersonate,
+    dpopBoundAccessTokens: patch.dpopBoundAccessTokens ?? current.dpopBoundAccessTokens,
   };
 }
 
 export async function agentRoutes(app: FastifyInstance, { store, context }: AdminRouteOptions) {
-  /** Applies `change` to a live agent and answers with it (and a new secret, if one was issued). */
+  /**
+   * Applies `change` to a live agent, recorded as `action` of the caller, and answers with the
+   * agent (and a new secret, if one was issued).
+   */
   async function changeAgent(
-    id: string,
+    request: FastifyRequest<{ Params: IdParams }>,
+    action: AgentUpdateAction,
     change: (current: Agent) => Promise<{ data: Change<AgentData>; secret?: string | null }>,
   ) {
+    const { id } = request.params;
     let secret: string | null = null;
-    const row = await store.updateAgent(id, async (current) => {
-      const result = await change(current);
-      secret = result.secret ?? null;
-      return result.data;
-    });
+    const row = await store.updateAgent(
+      id,
+      action,
+      async (current) => {
+        const result = await change(current);
+        secret = result.secret ?? null;
+        return result.data;
+      },
+      changedBy(request),
+    );
     return withSecret(found(row, 'agent', id), secret);
   }
 
@@ -97,13 +108,10 @@ export async function agentRoutes(app: FastifyInstance, { store, context }: Admi
       };
       await checkAgent(settings, context);
       const { secret, secretHash } = newSecret(settings.tokenEndpointAuthMethod);
-      const row = await store.createAgent({
-        ...settings,
-        id,
-        status: 'enabled',
-        secretHash,
-        deletedAt: null,
-      });
+      const row = await store.createAgent(
+        { ...settings, id, status: 'enabled', secretHash, deletedAt: null },
+        changedBy(request),
+      );
       request.log.info({ agent: id }, 'admin registered an agent');
       return reply.code(201).send(withSecret(row, secret));
     },
@@ -140,7 +148,7 @@ export async function agentRoutes(app: FastifyInstance, { store, context }: Admi
       },
     },
     async (request) => {
-      const answer = await changeAgent(request.params.id, async (current) => {
+      const answer = await changeAgent(request, 'agent.updated', async (current) => {
         const merged = mergeAgent(current, request.body);
         await checkAgent(merged, context);
         const wasSecret = usesSecret(current.tokenEndpointAuthMethod as AuthMethod);
@@ -169,7 +177,7 @@ export async function agentRoutes(app: FastifyInstance, { store, context }: Admi
         },
       },
       async (request) => {
-        const answer = await changeAgent(request.params.id, async () => ({ data: { status } }));
+        const answer = await changeAgent(request, `agent.${status}`, async () => ({ data: { status } }));
         request.log.info({ agent: request.params.id }, `admin ${status} an agent`);
         return answer;
       },
@@ -187,7 +195,7 @@ export async function agentRoutes(app: FastifyInstance, { store, context }: Admi
       },
     },
     async (request) => {
-      const answer = await changeAgent(request.params.id, async (current) => {
+      const answer = await changeAgent(request, 'agent.secret_rotated', async (current) => {
         if (!usesSecret(current.tokenEndpointAuthMethod as AuthMethod)) {
           throw new ProblemError(
             400,
@@ -207,7 +215,7 @@ export async function agentRoutes(app: FastifyInstance, { store, context }: Admi
     '/agents/:id',
     { schema: { summary: 'Delete an agent (its id stays reserved)', params: IdParams } },
     async (request, reply) => {
-      await changeAgent(request.params.id, async () => ({
+      await changeAgent(request, 'agent.deleted', async () => ({
         data: { status: 'deleted', deletedAt: new Date(), secretHash: null },
       }));
       request.log.info({ agent: request.params.id }, 'admin deleted an agent');

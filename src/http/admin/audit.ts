@@ -5,30 +5,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { AuditLog } from '../../infra/audit-store.js';
-import { ProblemError } from '../problem.js';
-import { decodeCursor, encodeCursor } from './common.js';
-import { AuditEventView, AuditQuery, DEFAULT_PAGE_SIZE, Page } from './schemas.js';
+import { eventPage, timeRange } from './common.js';
+import { AuditEventView, AuditQuery, Page } from './schemas.js';
 import { auditEventView } from './views.js';
-
-function instant(value: string | undefined, path: string): Date | undefined {
-  if (value === undefined) return undefined;
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) {
-    throw new ProblemError(400, 'validation_failed', 'the querystring does not match the schema', [
-      { path, message: 'not a valid date-time' },
-    ]);
-  }
-  return date;
-}
-
-function eventCursor(cursor: string | undefined): bigint | null {
-  if (cursor === undefined) return null;
-  const id = decodeCursor(cursor);
-  if (!/^[1-9][0-9]{0,18}$/.test(id)) {
-    throw new ProblemError(400, 'invalid_cursor', 'cursor is not one this API returned');
-  }
-  return BigInt(id);
-}
 
 export async function auditRoutes(app: FastifyInstance) {
   const log = new AuditLog(app.sts.database.prisma);
@@ -46,26 +25,22 @@ export async function auditRoutes(app: FastifyInstance) {
     },
     async (request) => {
       const query = request.query;
-      const from = instant(query.from, '/from');
-      const to = instant(query.to, '/to');
-      const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-      const rows = await log.list(
-        {
-          ...(query.agent !== undefined ? { agent: query.agent } : {}),
-          ...(query.subject !== undefined ? { subject: query.subject } : {}),
-          ...(query.txn !== undefined ? { txn: query.txn } : {}),
-          ...(query.decision !== undefined ? { decision: query.decision } : {}),
-          ...(from !== undefined ? { from } : {}),
-          ...(to !== undefined ? { to } : {}),
-        },
-        { before: eventCursor(query.cursor), take: limit + 1 },
+      const range = timeRange(query);
+      return eventPage(
+        query,
+        (page) =>
+          log.list(
+            {
+              ...(query.agent !== undefined ? { agent: query.agent } : {}),
+              ...(query.subject !== undefined ? { subject: query.subject } : {}),
+              ...(query.txn !== undefined ? { txn: query.txn } : {}),
+              ...(query.decision !== undefined ? { decision: query.decision } : {}),
+              ...range,
+            },
+            page,
+          ),
+        auditEventView,
       );
-      const items = rows.slice(0, limit);
-      const last = items.at(-1);
-      return {
-        items: items.map(auditEventView),
-        nextCursor: rows.length > limit && last ? encodeCursor(last.id.toString()) : null,
-      };
     },
   );
 }

@@ -3,13 +3,15 @@
  *
  * 1. the bootstrap `ADMIN_TOKEN`, compared in constant time over SHA-256 digests so that neither
  *    its content nor its length leaks through timing;
- * 2. an access token of this service (RFC 9068) addressed to the issuer and carrying `sts:admin`.
+ * 2. an access token of this service (RFC 9068) addressed to the issuer and carrying `sts:admin`,
+ *    not DPoP-bound (this API takes no DPoP proofs).
  *
  * No or bad credentials, or a token addressed elsewhere: 401. A valid token without `sts:admin`:
  * 403 (RFC 6750 §3.1 `insufficient_scope`).
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { JWTPayload } from 'jose';
+import { bindingOf } from '../../protocol/confirmation.js';
 import { ADMIN_SCOPE, CLAIM_CLIENT_ID, CLAIM_SCOPE } from '../../protocol/constants.js';
 import type { OwnTokenVerifier } from '../../protocol/own-token.js';
 import { ProblemError } from '../problem.js';
@@ -64,6 +66,11 @@ export function createAdminAuthenticator(deps: AdminAuthDeps) {
     const { payload, standing } = verified.value;
     // ...and to nothing else: a token also addressed elsewhere could be replayed here by that audience.
     if (Array.isArray(payload.aud) && payload.aud.length !== 1) throw unauthorized();
+    // RFC 9449 §7.1: a DPoP-bound token is good only with a proof of its key, which this API does
+    // not take; accepting it as a bearer token would undo the binding.
+    if (bindingOf(payload)?.kind !== 'none') {
+      throw unauthorized('a DPoP-bound token is not accepted here: use a Bearer token');
+    }
     // Not revoked, directly or through an ancestor, and every agent of its chain enabled (§3.4, AD-10).
     if (standing.revoked || !(await deps.ownTokens.chainIsLive(verified.value))) throw unauthorized();
     if (!scopesOf(payload).includes(ADMIN_SCOPE)) {

@@ -1,7 +1,10 @@
 /**
- * What the admin route modules share: the plugin options, paging with opaque cursors, the 404,
- * and the mapping of registry conflicts to problem documents.
+ * What the admin route modules share: the plugin options, the caller as admin events name it,
+ * paging with opaque cursors (by id for the registry, newest first for the logs), time filters,
+ * the 404, and the mapping of registry conflicts to problem documents.
  */
+import type { FastifyRequest } from 'fastify';
+import type { AdminChange } from '../../infra/admin-events.js';
 import type { RegistryAdminStore, RegistryConflict } from '../../infra/admin-store.js';
 import { ProblemError } from '../problem.js';
 import { DEFAULT_PAGE_SIZE } from './schemas.js';
@@ -39,6 +42,77 @@ export async function listPage<Row extends { id: string }, View>(
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   return { items: items.map(view), nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null };
+}
+
+/** A log cursor is the last event id of the previous page. */
+function eventCursor(cursor: string | undefined): bigint | null {
+  if (cursor === undefined) return null;
+  const id = decodeCursor(cursor);
+  if (!/^[1-9][0-9]{0,18}$/.test(id)) {
+    throw new ProblemError(400, 'invalid_cursor', 'cursor is not one this API returned');
+  }
+  return BigInt(id);
+}
+
+/** One page of a log, newest first, cut by event id so that appended events never shift a page. */
+export async function eventPage<Row extends { id: bigint }, View>(
+  query: { limit?: number; cursor?: string },
+  load: (page: { before: bigint | null; take: number }) => Promise<Row[]>,
+  view: (row: Row) => View,
+): Promise<{ items: View[]; nextCursor: string | null }> {
+  const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+  const rows = await load({ before: eventCursor(query.cursor), take: limit + 1 });
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return {
+    items: items.map(view),
+    nextCursor: rows.length > limit && last ? encodeCursor(last.id.toString()) : null,
+  };
+}
+
+/** True when the calendar date exists: JavaScript would roll `2026-02-30` over to March 2. */
+function isRealCalendarDate(value: string): boolean {
+  const match = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
+  if (!match) return false;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const probe = new Date(Date.UTC(year, month - 1, day));
+  return probe.getUTCFullYear() === year && probe.getUTCMonth() === month - 1 && probe.getUTCDate() === day;
+}
+
+function instant(value: string | undefined, path: string): Date | undefined {
+  if (value === undefined) return undefined;
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime()) || !isRealCalendarDate(value)) {
+    throw new ProblemError(400, 'validation_failed', 'the querystring does not match the schema', [
+      { path, message: 'not a valid date-time' },
+    ]);
+  }
+  return date;
+}
+
+/**
+ * `from` and `to` of a log query as instants, present only when given. The schema checks the
+ * RFC 3339 shape; this refuses what has the shape but is no instant (`2026-13-01T…`,
+ * `2026-02-30T…`).
+ */
+export function timeRange(query: { from?: string; to?: string }): { from?: Date; to?: Date } {
+  const from = instant(query.from, '/from');
+  const to = instant(query.to, '/to');
+  return { ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) };
+}
+
+/** The authenticated caller of an admin write and its request, as the admin event records them. */
+export function changedBy(request: FastifyRequest): AdminChange {
+  const admin = request.admin;
+  // The onRequest hook authenticates every admin request before a handler runs.
+  if (!admin) throw new Error('admin request without an authenticated caller');
+  return {
+    actor:
+      admin.kind === 'admin_token'
+        ? { kind: 'admin_token' }
+        : { kind: 'access_token', agent: admin.clientId, jti: admin.jti },
+    requestId: request.id,
+  };
 }
 
 export function notFound(kind: string, id: string): ProblemError {

@@ -10,6 +10,7 @@ import { auditRoutes } from './audit.js';
 import { createAdminAuthenticator, type AdminPrincipal } from './auth.js';
 import { chainRoutes } from './chains.js';
 import { conflictProblem, type AdminRouteOptions } from './common.js';
+import { adminEventRoutes } from './events.js';
 import { keyRoutes } from './keys.js';
 import { resourceRoutes } from './resources.js';
 import { revocationRoutes } from './revocations.js';
@@ -57,6 +58,7 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
   await app.register(trustedIssuerRoutes, options);
   await app.register(revocationRoutes);
   await app.register(auditRoutes);
+  await app.register(adminEventRoutes);
   await app.register(chainRoutes);
   await app.register(keyRoutes);
 }

@@ -8,7 +8,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ProblemError } from '../problem.js';
-import { notFound } from './common.js';
+import { changedBy, notFound } from './common.js';
 import { KidParams, SigningKeyList, SigningKeyRevocation, SigningKeyView } from './schemas.js';
 import { signingKeyView } from './views.js';
 
@@ -50,7 +50,7 @@ export async function keyRoutes(app: FastifyInstance) {
     },
     async (request, reply) => {
       refuseBody(request, 'key rotation');
-      const key = await signingKeys.rotate();
+      const key = await signingKeys.rotate(changedBy(request));
       request.log.info({ kid: key.kid, state: key.state }, 'admin rotated the signing key');
       return reply.code(201).send(signingKeyView(key));
     },
@@ -70,7 +70,7 @@ export async function keyRoutes(app: FastifyInstance) {
     async (request) => {
       refuseBody(request, 'key revocation');
       const { kid } = request.params;
-      const outcome = await signingKeys.revoke(kid);
+      const outcome = await signingKeys.revoke(kid, changedBy(request));
       if (outcome.kind === 'not_found') throw notFound('signing key', kid);
       if (outcome.kind === 'already_revoked') {
         throw new ProblemError(409, 'conflict', `signing key "${kid}" is already revoked`);

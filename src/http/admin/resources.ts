@@ -3,7 +3,7 @@
  * `aud` value; it can never also be an agent, live or deleted (AD-04). Deleting is a real delete.
  */
 import type { FastifyInstance } from 'fastify';
-import { found, listPage, notFound, type AdminRouteOptions } from './common.js';
+import { changedBy, found, listPage, notFound, type AdminRouteOptions } from './common.js';
 import { IdParams, ListQuery, Page, ResourceCreateBody, ResourcePatchBody, ResourceView } from './schemas.js';
 import { checkNotReserved, checkResource } from './validation.js';
 import { resourceView } from './views.js';
@@ -16,7 +16,7 @@ export async function resourceRoutes(app: FastifyInstance, { store, context }: A
       const resource = { name: '', scopes: [], ...request.body };
       checkNotReserved(resource.id, context);
       checkResource(resource);
-      const row = await store.createResource(resource);
+      const row = await store.createResource(resource, changedBy(request));
       request.log.info({ resource: row.id }, 'admin registered a resource');
       return reply.code(201).send(resourceView(row));
     },
@@ -46,14 +46,18 @@ export async function resourceRoutes(app: FastifyInstance, { store, context }: A
       },
     },
     async (request) => {
-      const row = await store.updateResource(request.params.id, async (current) => {
-        const merged = {
-          name: request.body.name ?? current.name,
-          scopes: request.body.scopes ?? current.scopes,
-        };
-        checkResource(merged);
-        return merged;
-      });
+      const row = await store.updateResource(
+        request.params.id,
+        async (current) => {
+          const merged = {
+            name: request.body.name ?? current.name,
+            scopes: request.body.scopes ?? current.scopes,
+          };
+          checkResource(merged);
+          return merged;
+        },
+        changedBy(request),
+      );
       request.log.info({ resource: request.params.id }, 'admin changed a resource');
       return resourceView(found(row, 'resource', request.params.id));
     },
@@ -63,7 +67,9 @@ export async function resourceRoutes(app: FastifyInstance, { store, context }: A
     '/resources/:id',
     { schema: { summary: 'Delete a resource', params: IdParams } },
     async (request, reply) => {
-      if (!(await store.deleteResource(request.params.id))) throw notFound('resource', request.params.id);
+      if (!(await store.deleteResource(request.params.id, changedBy(request)))) {
+        throw notFound('resource', request.params.id);
+      }
       request.log.info({ resource: request.params.id }, 'admin deleted a resource');
       return reply.code(204).send();
     },

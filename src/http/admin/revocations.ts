@@ -2,23 +2,25 @@
  * POST /admin/revocations (CONTRACT §4): revoke by `jti` (the token and its subtree), by `txn`
  * (the whole chain) or by `agent` (every live token it holds a place in, and what was derived from
  * them). Each revocation runs in one transaction and writes one audit row per revoked token
- * (rule `token_revoked`). A revoked token is never active again at introspection and can never be
- * exchanged again (CONTRACT §3.4).
+ * (rule `token_revoked`) and one admin event (`tokens.revoked`). A revoked token is never active
+ * again at introspection and can never be exchanged again (CONTRACT §3.4).
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { RevokedToken, Revoker } from '../../infra/lineage-store.js';
-import type { AdminPrincipal } from './auth.js';
-import { notFound } from './common.js';
+import { changedBy, notFound } from './common.js';
 import { RevocationBody, RevocationView } from './schemas.js';
 
-function revoker(principal: AdminPrincipal | undefined, what: string): Revoker {
-  if (principal?.kind === 'access_token') {
-    return {
-      clientId: principal.clientId,
-      description: `revoked by an admin (${principal.clientId}): ${what}`,
-    };
+function revoker(
+  request: FastifyRequest,
+  target: { targetType: 'token' | 'chain' | 'agent'; targetId: string },
+  what: string,
+): Revoker {
+  const admin = { ...changedBy(request), ...target };
+  const { actor } = admin;
+  if (actor.kind === 'access_token') {
+    return { clientId: actor.agent, description: `revoked by an admin (${actor.agent}): ${what}`, admin };
   }
-  return { clientId: null, description: `revoked by an admin (admin token): ${what}` };
+  return { clientId: null, description: `revoked by an admin (admin token): ${what}`, admin };
 }
 
 function view(tokens: readonly RevokedToken[]): RevocationView {
@@ -46,13 +48,17 @@ export async function revocationRoutes(app: FastifyInstance) {
         if ((await lineage.standing(body.jti)) === null) throw notFound('token', body.jti);
         revoked = await lineage.revokeTree(
           [body.jti],
-          revoker(request.admin, `token ${body.jti} and its descendants`),
+          revoker(
+            request,
+            { targetType: 'token', targetId: body.jti },
+            `token ${body.jti} and its descendants`,
+          ),
         );
       } else if ('txn' in body) {
         if (!(await lineage.hasChain(body.txn))) throw notFound('chain', body.txn);
         revoked = await lineage.revokeByTxn(
           body.txn,
-          revoker(request.admin, `every token of chain ${body.txn}`),
+          revoker(request, { targetType: 'chain', targetId: body.txn }, `every token of chain ${body.txn}`),
         );
       } else {
         if ((await registry.getAgent(body.agent)) === null) throw notFound('agent', body.agent);
@@ -61,7 +67,11 @@ export async function revocationRoutes(app: FastifyInstance) {
         revoked = await lineage.revokeByAgent(
           body.agent,
           liveAfter,
-          revoker(request.admin, `every live token agent ${body.agent} holds a place in`),
+          revoker(
+            request,
+            { targetType: 'agent', targetId: body.agent },
+            `every live token agent ${body.agent} holds a place in`,
+          ),
         );
       }
       request.log.info({ revoked: revoked.length }, 'admin revoked tokens');

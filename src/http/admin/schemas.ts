@@ -7,6 +7,7 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE } from '../../domain/types.js';
+import { ADMIN_ACTIONS, ADMIN_ACTOR_KINDS, ADMIN_TARGET_TYPES } from '../../infra/admin-events.js';
 
 /** CONTRACT §4: a caller-chosen client_id. */
 export const AGENT_ID_PATTERN = '^[A-Za-z0-9._:/-]{3,200}$';
@@ -40,6 +41,7 @@ export const AGENT_DEFAULTS = {
   maxDelegationDepth: 4,
   tokenTtlSeconds: 300,
   mayImpersonate: false,
+  dpopBoundAccessTokens: false,
 };
 
 const closed = { additionalProperties: false } as const;
@@ -91,6 +93,10 @@ const agentFields = {
   maxDelegationDepth: Type.Integer({ minimum: 1 }),
   tokenTtlSeconds: Type.Integer({ minimum: 1, maximum: MAX_TOKEN_TTL_SECONDS }),
   mayImpersonate: Type.Boolean(),
+  dpopBoundAccessTokens: Type.Boolean({
+    description:
+      'RFC 9449 §5.2 dpop_bound_access_tokens: every token request must carry a DPoP proof, so every token is DPoP-bound',
+  }),
 };
 
 export const AgentCreateBody = Type.Object(
@@ -108,6 +114,7 @@ export const AgentCreateBody = Type.Object(
     maxDelegationDepth: Type.Optional(agentFields.maxDelegationDepth),
     tokenTtlSeconds: Type.Optional(agentFields.tokenTtlSeconds),
     mayImpersonate: Type.Optional(agentFields.mayImpersonate),
+    dpopBoundAccessTokens: Type.Optional(agentFields.dpopBoundAccessTokens),
   },
   closed,
 );
@@ -131,6 +138,7 @@ export const AgentPatchBody = Type.Object(
     maxDelegationDepth: Type.Optional(agentFields.maxDelegationDepth),
     tokenTtlSeconds: Type.Optional(agentFields.tokenTtlSeconds),
     mayImpersonate: Type.Optional(agentFields.mayImpersonate),
+    dpopBoundAccessTokens: Type.Optional(agentFields.dpopBoundAccessTokens),
   },
   { ...closed, minProperties: 1 },
 );
@@ -151,6 +159,7 @@ export const AgentView = Type.Object({
   maxDelegationDepth: Type.Integer(),
   tokenTtlSeconds: Type.Integer(),
   mayImpersonate: Type.Boolean(),
+  dpopBoundAccessTokens: Type.Boolean(),
   createdAt: Timestamp,
   updatedAt: Timestamp,
   deletedAt: Type.Union([Timestamp, Type.Null()]),
@@ -366,6 +375,14 @@ export const RevocationView = Type.Object({
 });
 export type RevocationView = Static<typeof RevocationView>;
 
+/** What every log query (audit, admin events) takes: an inclusive time range and a page. */
+const logQueryFields = {
+  from: Type.Optional(Type.String({ pattern: DATE_TIME_PATTERN, description: 'RFC 3339; inclusive' })),
+  to: Type.Optional(Type.String({ pattern: DATE_TIME_PATTERN, description: 'RFC 3339; inclusive' })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE })),
+  cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
+};
+
 export const AuditQuery = Type.Object(
   {
     agent: Type.Optional(
@@ -374,10 +391,7 @@ export const AuditQuery = Type.Object(
     subject: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
     txn: Type.Optional(TokenIdentifier),
     decision: Type.Optional(Type.Union([Type.Literal('granted'), Type.Literal('denied')])),
-    from: Type.Optional(Type.String({ pattern: DATE_TIME_PATTERN, description: 'RFC 3339; inclusive' })),
-    to: Type.Optional(Type.String({ pattern: DATE_TIME_PATTERN, description: 'RFC 3339; inclusive' })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE })),
-    cursor: Type.Optional(Type.String({ minLength: 1, maxLength: 1000 })),
+    ...logQueryFields,
   },
   closed,
 );
@@ -439,3 +453,49 @@ export const ChainView = Type.Object({
   roots: Type.Array(ChainNodeView, { description: 'tokens with no parent in the chain; usually one' }),
 });
 export type ChainView = Static<typeof ChainView>;
+
+// ---- admin events ----------------------------------------------------------------------------
+
+const literals = <T extends string>(values: readonly T[]) => values.map((value) => Type.Literal(value));
+
+export const AdminEventQuery = Type.Object(
+  {
+    actor: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: 'the agent whose sts:admin access token made the change',
+      }),
+    ),
+    actorKind: Type.Optional(
+      Type.Union(literals(ADMIN_ACTOR_KINDS), {
+        description: 'admin_token: the bootstrap ADMIN_TOKEN; access_token: an sts:admin access token',
+      }),
+    ),
+    action: Type.Optional(Type.Union(literals(ADMIN_ACTIONS))),
+    targetType: Type.Optional(Type.Union(literals(ADMIN_TARGET_TYPES))),
+    targetId: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
+    ...logQueryFields,
+  },
+  closed,
+);
+export type AdminEventQuery = Static<typeof AdminEventQuery>;
+
+export const AdminEventView = Type.Object({
+  id: Type.String({ description: 'increases with every event' }),
+  at: Timestamp,
+  actorKind: Type.Union(literals(ADMIN_ACTOR_KINDS)),
+  actor: Nullable(
+    Type.String({ description: 'the agent whose sts:admin token made the change; null for ADMIN_TOKEN' }),
+  ),
+  actorJti: Nullable(Type.String({ description: 'the jti of that access token; null for ADMIN_TOKEN' })),
+  action: Type.String({ description: `one of ${ADMIN_ACTIONS.join(', ')}` }),
+  targetType: Type.String({ description: `one of ${ADMIN_TARGET_TYPES.join(', ')}` }),
+  targetId: Type.String(),
+  changes: Type.Record(Type.String(), Type.Unknown(), {
+    description:
+      'Registry and key changes: {field: {before, after}} for each field that changed (null before a creation and after a deletion); a JWKS as the kid and RFC 7638 thumbprint of each key; a client secret only as "[redacted]" or null. tokens.revoked: {revoked, jtis}.',
+  }),
+  requestId: Type.String({ description: "the request's id in the service log" }),
+});
+export type AdminEventView = Static<typeof AdminEventView>;

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { found, listPage, notFound, type AdminRouteOptions } from './common.js';
+import { changedBy, found, listPage, notFound, type AdminRouteOptions } from './common.js';
 import {
   IdParams,
   ListQuery,
@@ -41,7 +41,7 @@ export async function trustedIssuerRoutes(app: FastifyInstance, { store, context
         maxDelegationDepth: body.maxDelegationDepth ?? null,
       };
       await checkTrustedIssuer(issuer, context);
-      const row = await store.createTrustedIssuer(issuer);
+      const row = await store.createTrustedIssuer(issuer, changedBy(request));
       request.log.info({ trustedIssuer: row.id }, 'admin registered a trusted issuer');
       return reply.code(201).send(trustedIssuerView(row));
     },
@@ -80,21 +80,25 @@ export async function trustedIssuerRoutes(app: FastifyInstance, { store, context
     },
     async (request) => {
       const patch = request.body;
-      const row = await store.updateTrustedIssuer(request.params.id, async (current) => {
-        // `jwks` or `jwksUri` replaces the key source as a whole.
-        const newKeySource = patch.jwks !== undefined || patch.jwksUri !== undefined;
-        const merged = {
-          issuer: patch.issuer ?? current.issuer,
-          jwks: newKeySource ? (patch.jwks ?? null) : (current.jwks as JwkSet | null),
-          jwksUri: newKeySource ? (patch.jwksUri ?? null) : current.jwksUri,
-          audiences: patch.audiences ?? current.audiences,
-          scopeClaim: patch.scopeClaim ?? current.scopeClaim,
-          maxDelegationDepth:
-            patch.maxDelegationDepth === undefined ? current.maxDelegationDepth : patch.maxDelegationDepth,
-        };
-        await checkTrustedIssuer(merged, context);
-        return merged;
-      });
+      const row = await store.updateTrustedIssuer(
+        request.params.id,
+        async (current) => {
+          // `jwks` or `jwksUri` replaces the key source as a whole.
+          const newKeySource = patch.jwks !== undefined || patch.jwksUri !== undefined;
+          const merged = {
+            issuer: patch.issuer ?? current.issuer,
+            jwks: newKeySource ? (patch.jwks ?? null) : (current.jwks as JwkSet | null),
+            jwksUri: newKeySource ? (patch.jwksUri ?? null) : current.jwksUri,
+            audiences: patch.audiences ?? current.audiences,
+            scopeClaim: patch.scopeClaim ?? current.scopeClaim,
+            maxDelegationDepth:
+              patch.maxDelegationDepth === undefined ? current.maxDelegationDepth : patch.maxDelegationDepth,
+          };
+          await checkTrustedIssuer(merged, context);
+          return merged;
+        },
+        changedBy(request),
+      );
       request.log.info({ trustedIssuer: request.params.id }, 'admin changed a trusted issuer');
       return trustedIssuerView(found(row, 'trusted issuer', request.params.id));
     },
@@ -104,7 +108,7 @@ export async function trustedIssuerRoutes(app: FastifyInstance, { store, context
     '/trusted-issuers/:id',
     { schema: { summary: 'Delete a trusted issuer', params: IdParams } },
     async (request, reply) => {
-      if (!(await store.deleteTrustedIssuer(request.params.id))) {
+      if (!(await store.deleteTrustedIssuer(request.params.id, changedBy(request)))) {
         throw notFound('trusted issuer', request.params.id);
       }
       request.log.info({ trustedIssuer: request.params.id }, 'admin deleted a trusted issuer');

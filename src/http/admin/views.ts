@@ -5,8 +5,10 @@
 import type { Agent, Resource, TrustedIssuer } from '../../infra/admin-store.js';
 import type { AgentStatus } from '../../domain/types.js';
 import type { AuditEvent } from '../../infra/audit-store.js';
+import type { AdminEvent } from '../../infra/admin-events.js';
 import type { SigningKeyInfo } from '../../infra/signing-keys.js';
 import type {
+  AdminEventView,
   AgentView,
   AuditEventView,
   ResourceView,
@@ -30,6 +32,7 @@ export function agentView(row: Agent): AgentView {
     maxDelegationDepth: row.maxDelegationDepth,
     tokenTtlSeconds: row.tokenTtlSeconds,
     mayImpersonate: row.mayImpersonate,
+    dpopBoundAccessTokens: row.dpopBoundAccessTokens,
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
     deletedAt: row.deletedAt?.toISOString() ?? null,
@@ -92,5 +95,20 @@ export function auditEventView(row: AuditEvent): AuditEventView {
     txn: row.txn,
     impersonation: row.impersonation,
     description: row.description,
+  };
+}
+
+export function adminEventView(row: AdminEvent): AdminEventView {
+  return {
+    id: row.id.toString(),
+    at: row.at.toISOString(),
+    actorKind: row.actorKind === 'access_token' ? 'access_token' : 'admin_token',
+    actor: row.actor,
+    actorJti: row.actorJti,
+    action: row.action,
+    targetType: row.targetType,
+    targetId: row.targetId,
+    changes: row.changes as AdminEventView['changes'],
+    requestId: row.requestId,
   };
 }

@@ -1,7 +1,9 @@
 /**
  * A real OAuth client library (openid-client v6) against the service: discovery, a
- * `private_key_jwt` client, one token-exchange hop and the library's view of a refusal.
+ * `private_key_jwt` client, one token-exchange hop, DPoP-bound tokens and the library's view of a
+ * refusal.
  */
+import { calculateJwkThumbprint, exportJWK } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -95,6 +97,25 @@ describe('openid-client', () => {
     const claims = await verifyAsResourceServer(server, response.access_token, RESOURCE);
     expect(claims).toMatchObject({ sub: AGENT, client_id: AGENT, scope: 'tickets.read' });
     expect(claims).not.toHaveProperty('act');
+  });
+
+  it("gets DPoP-bound tokens through the library's own DPoP support (RFC 9449)", async () => {
+    const keyPair = await client.randomDPoPKeyPair('ES256');
+    const jkt = await calculateJwkThumbprint(await exportJWK(keyPair.publicKey));
+    const DPoP = client.getDPoPHandle(config, keyPair);
+    const own = await client.clientCredentialsGrant(config, { audience: RESOURCE }, { DPoP });
+    expect(own.token_type).toBe('dpop');
+    expect((await verifyAsResourceServer(server, own.access_token, RESOURCE)).cnf).toEqual({ jkt });
+
+    const userToken = await idp.sign({ sub: 'alice', aud: AGENT, scope: 'tickets.read' });
+    const hop = await client.genericGrantRequest(
+      config,
+      GRANT_TOKEN_EXCHANGE,
+      { subject_token: userToken, subject_token_type: TOKEN_TYPE_ACCESS_TOKEN, audience: RESOURCE },
+      { DPoP },
+    );
+    expect(hop.token_type).toBe('dpop');
+    expect((await verifyAsResourceServer(server, hop.access_token, RESOURCE)).cnf).toEqual({ jkt });
   });
 
   it('surfaces a refusal as an OAuth error the library understands', async () => {
