@@ -23,7 +23,7 @@ import { LineageStore } from './infra/lineage-store.js';
 import { ServiceMetrics } from './infra/metrics.js';
 import { MemoryRateCounter, RedisRateCounter, type RateCounter } from './infra/rate-counter.js';
 import { Registry } from './infra/registry.js';
-import { claimDpopProof } from './infra/replay-store.js';
+import { claimDpopProof, purgeExpiredRecords } from './infra/replay-store.js';
 import { SigningKeyRing, type KeySet } from './infra/signing-keys.js';
 import { DpopProofVerifier } from './protocol/dpop-proof.js';
 import { OAuthEngine } from './protocol/engine.js';
@@ -58,6 +58,7 @@ const UNKNOWN_KID_REFRESH_INTERVAL_MS = 5_000;
 /** Token and admin request bodies are small; anything larger is refused with 413 (RL-01). */
 const BODY_LIMIT_BYTES = 64 * 1024;
 const REQUEST_TIMEOUT_MS = 10_000;
+const REPLAY_PURGE_INTERVAL_MS = 5 * 60_000;
 
 const DISCOVERY_PATHS = new Set([
   '/.well-known/openid-configuration',
@@ -86,7 +87,21 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * oidc-provider derives every URL it compares or publishes (discovery endpoints, the expected
+ * DPoP `htu`, client-assertion audiences) from the request's Host and X-Forwarded-* headers.
+ * They come from the client, so they are replaced by the configured issuer's origin: metadata
+ * can never be poisoned through a header, and what is expected is what the issuer says.
+ */
+function pinToIssuer(req: IncomingMessage, issuer: URL): void {
+  req.headers.host = issuer.host;
+  req.headers['x-forwarded-proto'] = issuer.protocol.replace(/:$/, '');
+  delete req.headers['x-forwarded-host'];
+  delete req.headers.forwarded;
+}
+
 export async function buildApp(config: Config, database: Database): Promise<FastifyInstance> {
+  const issuerOrigin = new URL(config.issuer);
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -98,7 +113,9 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     requestTimeout: REQUEST_TIMEOUT_MS,
     // Unique across instances, so a log line or an admin event names one request anywhere.
     genReqId: () => randomUUID(),
-    trustProxy: false,
+    // Only behind a proxy that sets X-Forwarded-For is the client address taken from it
+    // (rate limits are per address).
+    trustProxy: config.trustProxy,
   });
 
   const redis = config.redisUrl
@@ -236,6 +253,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
       // Resource servers may cache keys briefly; rotation publishes new keys before use (KM-01).
       res.setHeader('Cache-Control', 'public, max-age=300');
     }
+    pinToIssuer(req, issuerOrigin);
     engine.handle(req, res);
   });
 
@@ -246,9 +264,17 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
 
   const keyRefresh = setInterval(() => void refreshSigningKeys(), KEY_REFRESH_INTERVAL_MS);
   keyRefresh.unref();
+  // Spent assertion and DPoP-proof records are only needed for their replay window.
+  const replayPurge = setInterval(() => {
+    purgeExpiredRecords(database.prisma).catch((error: unknown) =>
+      app.log.warn({ err: error }, 'could not purge expired replay records'),
+    );
+  }, REPLAY_PURGE_INTERVAL_MS);
+  replayPurge.unref();
 
   app.addHook('onClose', async () => {
     clearInterval(keyRefresh);
+    clearInterval(replayPurge);
     await signingKeys.close();
     await redis?.quit().catch(() => redis.disconnect());
   });

@@ -35,6 +35,8 @@ export interface Config {
    * agents. Never in production: a JWKS fetched over plain HTTP can be substituted.
    */
   readonly allowLoopbackHttpJwks: boolean;
+  /** Behind a reverse proxy: take the client address from X-Forwarded-For (rate limits, logs). */
+  readonly trustProxy: boolean;
   /**
    * How long a rotated-in signing key is published in the JWKS before it signs, so resource
    * servers' JWKS caches hold it first (RFC 9700 §2.6). 0 signs with it at once.
@@ -127,6 +129,9 @@ export function loadConfig(env: Env = process.env): Config {
     : `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
   if (new URL(issuer).search || new URL(issuer).hash)
     throw new ConfigError('ISSUER must not have a query or fragment');
+  // Endpoints are served at the root of this server, and their URLs are built from the issuer's
+  // origin; a path prefix would publish URLs the server does not answer.
+  if (new URL(issuer).pathname !== '/') throw new ConfigError('ISSUER must be an origin, without a path');
   const databaseUrl = env.DATABASE_URL
     ? url('DATABASE_URL', env.DATABASE_URL, ['postgres:', 'postgresql:'])
     : null;
@@ -195,6 +200,7 @@ export function loadConfig(env: Env = process.env): Config {
     maxDelegationDepth: integer(env, 'MAX_DELEGATION_DEPTH', 8, 1, 32),
     clockToleranceSeconds: integer(env, 'CLOCK_TOLERANCE_SECONDS', 15, 0, 300),
     allowLoopbackHttpJwks,
+    trustProxy: boolean(env, 'TRUST_PROXY'),
     keyRotationDelaySeconds: integer(env, 'KEY_ROTATION_DELAY_SECONDS', 300, 0, 7 * 24 * 3600),
     warnings: Object.freeze(warnings),
   });

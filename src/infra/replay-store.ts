@@ -52,3 +52,15 @@ export function claimDpopProof(
   const id = createHash('sha256').update(`${jkt}.${jti}`, 'utf8').digest('base64url');
   return claimReplaySlot(prisma, id, expiresAt, DPOP_PROOF_MODEL);
 }
+
+/**
+ * Deletes expired records, a bounded batch at a time, so the table holds only the replay window
+ * (every assertion and DPoP proof adds one row). Safe on every instance at once.
+ */
+export async function purgeExpiredRecords(prisma: PrismaClient, batchSize = 10_000): Promise<number> {
+  return prisma.$executeRaw`
+    DELETE FROM provider_records
+    WHERE ctid IN (
+      SELECT ctid FROM provider_records WHERE expires_at < now() LIMIT ${batchSize}
+    )`;
+}

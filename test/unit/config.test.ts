@@ -35,6 +35,7 @@ describe('loadConfig', () => {
     ['a PORT out of range', { PORT: '70000' }, /PORT must be between/],
     ['an ISSUER that is not a URL', { ISSUER: 'not a url' }, /ISSUER must be a URL/],
     ['an ISSUER with a query', { ISSUER: 'https://sts.example.com/?a=b' }, /query or fragment/],
+    ['an ISSUER with a path', { ISSUER: 'https://sts.example.com/tenant-a' }, /without a path/],
     ['a DATABASE_URL of another kind', { DATABASE_URL: 'mysql://db/x' }, /DATABASE_URL must use/],
     ['a short ADMIN_TOKEN', { ADMIN_TOKEN: 'short' }, /at least 32 characters/],
     ['a KEY_ENCRYPTION_KEY of the wrong size', { KEY_ENCRYPTION_KEY: 'abcd' }, /32 bytes/],
