@@ -114,6 +114,23 @@ export class RegistryAdminStore {
   }
 
   /**
+   * An id that unexpired tokens name as their `aud` (a resource deleted a moment ago) cannot
+   * become an agent: the new agent could exchange tokens that were never meant for it.
+   */
+  async #checkNoLiveTokensAddressedTo(tx: Transaction, id: string): Promise<void> {
+    const liveToken = await tx.issuedToken.findFirst({
+      where: { aud: id, expiresAt: { gt: new Date() } },
+      select: { jti: true },
+    });
+    if (liveToken) {
+      throw new RegistryConflict(
+        'id_taken',
+        'unexpired tokens are addressed to this id; retry once they expire',
+      );
+    }
+  }
+
+  /**
    * A token addressed to an agent belongs to that agent alone (CONTRACT §4): an id may not be both
    * an agent and an audience by which a trusted issuer addresses this service.
    */
@@ -130,6 +147,7 @@ export class RegistryAdminStore {
     return this.#write(async (tx) => {
       const holder = await this.#idHolder(tx, data.id);
       if (holder) throw new RegistryConflict('id_taken', `the id is already used by ${holder}`);
+      await this.#checkNoLiveTokensAddressedTo(tx, data.id);
       const issuer = await tx.trustedIssuer.findFirst({
         where: { audiences: { has: data.id } },
         select: { id: true },

@@ -139,6 +139,25 @@ describe('GET, PATCH and DELETE /admin/resources/{id}', () => {
     expect((await admin.post('/admin/resources', { id })).status).toBe(201);
   });
 
+  it('keeps a deleted resource id from becoming an agent while tokens for it live', async () => {
+    const id = `urn:${uniqueId('api')}`;
+    expect((await admin.post('/admin/resources', { id, scopes: ['cal.read'] })).status).toBe(201);
+    const caller = await admin.post('/admin/agents', {
+      id: uniqueId('caller'),
+      name: 'caller',
+      allowedScopes: ['cal.read'],
+      allowedAudiences: [id],
+    });
+    const issued = await clientCredentials(server, caller.body.id, caller.body.clientSecret, id);
+    expect(issued.status, issued.text).toBe(200);
+    expect((await admin.delete(path('resources', id))).status).toBe(204);
+
+    const agentsBefore = await server.database.prisma.agent.count();
+    const squatter = await admin.post('/admin/agents', { id, name: 'squatter' });
+    expectProblem(squatter, 409, 'conflict');
+    expect(await server.database.prisma.agent.count()).toBe(agentsBefore);
+  });
+
   it('pages through resources with an opaque cursor', async () => {
     for (let index = 0; index < 3; index += 1) {
       expect((await admin.post('/admin/resources', { id: resourceId() })).status).toBe(201);
