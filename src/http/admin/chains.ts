@@ -49,6 +49,8 @@ export function chainTree(rows: readonly IssuedToken[], now: number): ChainNodeV
       aud: row.aud,
       scopes: row.scope.split(' ').filter(Boolean),
       depth: row.depth,
+      impersonation: row.impersonation,
+      jkt: row.jkt,
       issuedAt: row.issuedAt.toISOString(),
       expiresAt: row.expiresAt.toISOString(),
       revokedAt: row.revokedAt?.toISOString() ?? null,

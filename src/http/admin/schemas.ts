@@ -434,6 +434,10 @@ export const ChainNodeView = Type.Recursive(
       aud: Type.String(),
       scopes: Type.Array(Type.String()),
       depth: Type.Integer({ description: 'number of actors in the chain' }),
+      impersonation: Type.Boolean({ description: 'the hop was issued without `act` (ADR 0005)' }),
+      jkt: Nullable(
+        Type.String({ description: 'RFC 9449 `cnf.jkt` of a DPoP-bound token; null for Bearer' }),
+      ),
       issuedAt: Timestamp,
       expiresAt: Timestamp,
       revokedAt: Nullable(Timestamp),

@@ -274,7 +274,14 @@ describe('GET /admin/chains/{txn}', () => {
     };
     expect(root.children).toHaveLength(2);
     const hop2 = child(root, chain.jtis[1]);
-    expect(hop2).toMatchObject({ actor: world.b.id, aud: world.c.id, depth: 2, parentJti: chain.jtis[0] });
+    expect(hop2).toMatchObject({
+      actor: world.b.id,
+      aud: world.c.id,
+      depth: 2,
+      parentJti: chain.jtis[0],
+      impersonation: false,
+      jkt: null,
+    });
     expect(hop2.children).toHaveLength(2);
     expect(child(hop2, chain.jtis[2])).toMatchObject({ status: 'live', revokedAt: null, children: [] });
     expect(child(hop2, hop3b.claims.jti)).toMatchObject({ status: 'revoked', children: [] });
