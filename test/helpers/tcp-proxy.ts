@@ -3,6 +3,7 @@
  * service behaves when its database goes away (SECURITY-CASES AV-01, AV-04).
  */
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { startTestServer, type TestServer } from './server.js';
 
 export interface TcpProxy {
   readonly port: number;
@@ -47,4 +48,20 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
       return new Promise((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+/**
+ * A test server whose every database connection goes through a proxy the test can cut: the way
+ * to take PostgreSQL away from a running service without stopping it for everyone else.
+ */
+export async function startTestServerBehindDatabaseProxy(
+  databaseUrl: string,
+): Promise<{ server: TestServer; proxy: TcpProxy }> {
+  const target = new URL(databaseUrl);
+  const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
+  const proxied = new URL(databaseUrl);
+  proxied.hostname = '127.0.0.1';
+  proxied.port = String(proxy.port);
+  const server = await startTestServer({ env: { DATABASE_URL: proxied.toString() } });
+  return { server, proxy };
 }

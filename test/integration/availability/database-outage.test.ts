@@ -4,8 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerAgent, registerResource } from '../../helpers/fixtures.js';
-import { startTcpProxy, type TcpProxy } from '../../helpers/tcp-proxy.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { startTestServerBehindDatabaseProxy, type TcpProxy } from '../../helpers/tcp-proxy.js';
+import type { TestServer } from '../../helpers/server.js';
 
 const databaseUrl = process.env.DATABASE_URL;
 
@@ -15,12 +15,7 @@ describe.skipIf(!databaseUrl)('when the database goes away', () => {
   let secret: string;
 
   beforeAll(async () => {
-    const target = new URL(databaseUrl as string);
-    proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
-    const proxied = new URL(databaseUrl as string);
-    proxied.hostname = '127.0.0.1';
-    proxied.port = String(proxy.port);
-    server = await startTestServer({ env: { DATABASE_URL: proxied.toString() } });
+    ({ server, proxy } = await startTestServerBehindDatabaseProxy(databaseUrl as string));
     await registerResource(server, { id: 'https://api.example/outage', scopes: ['read'] });
     const agent = await registerAgent(server, {
       id: 'outage-agent',

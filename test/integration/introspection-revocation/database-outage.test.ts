@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentToken } from '../../helpers/oauth.js';
-import { startTcpProxy, type TcpProxy } from '../../helpers/tcp-proxy.js';
-import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { startTestServerBehindDatabaseProxy, type TcpProxy } from '../../helpers/tcp-proxy.js';
+import type { TestServer } from '../../helpers/server.js';
 import { createWorld, introspect, revoke, type World } from './helpers.js';
 
 const databaseUrl = process.env.DATABASE_URL;
@@ -18,12 +18,7 @@ describe.skipIf(!databaseUrl)('when the database goes away', () => {
   let token: string;
 
   beforeAll(async () => {
-    const target = new URL(databaseUrl as string);
-    proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
-    const proxied = new URL(databaseUrl as string);
-    proxied.hostname = '127.0.0.1';
-    proxied.port = String(proxy.port);
-    server = await startTestServer({ env: { DATABASE_URL: proxied.toString() } });
+    ({ server, proxy } = await startTestServerBehindDatabaseProxy(databaseUrl as string));
     world = await createWorld(server);
     token = (await agentToken(server, world.a, { audience: world.b.id })).token;
   });
