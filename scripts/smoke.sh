@@ -27,12 +27,20 @@ curl -fsS "$BASE/readyz"; echo
 
 node scripts/smoke-exchange.mjs "$BASE" "$ADMIN_TOKEN"
 
+# A careless client puts a secret in a query string; it must not reach the logs.
+curl -s -o /dev/null "$BASE/token?client_secret=smoke-query-secret-42" || true
+
 # SIGTERM to the server process itself (npm is only its parent): it must finish and exit 0.
 NODE_PID=$(pgrep -g "$SERVER_PID" -f "^node dist/server.js" | head -n1)
 kill -TERM "$NODE_PID"
 wait "$SERVER_PID"
 echo "graceful shutdown: exit 0"
 grep -q '"msg":"shutting down"' "$LOG"
+# Logs never hold tokens, secrets or the admin token (CONTRACT §5).
+if grep -E 'eyJ[A-Za-z0-9_-]{10,}|smoke-query-secret-42|client_secret=|'"$ADMIN_TOKEN" "$LOG"; then
+  echo "secret material found in the server log"; exit 1
+fi
+echo "logs: no tokens or secrets"
 trap - EXIT
 rm -rf "$DATA_DIR"
 echo "smoke: 1 passed, 0 failed"

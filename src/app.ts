@@ -107,6 +107,15 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
       level: config.logLevel,
       // Tokens and secrets travel in headers and bodies; neither is ever logged.
       redact: ['req.headers.authorization', 'req.headers.cookie', 'req.headers.dpop'],
+      serializers: {
+        // A client that puts a token or secret in a query string (GET /token?client_secret=…)
+        // must not get it into the logs: only the path is logged.
+        req: (request: { method: string; url: string; socket?: { remoteAddress?: string } }) => ({
+          method: request.method,
+          path: request.url.split('?')[0],
+          remoteAddress: request.socket?.remoteAddress,
+        }),
+      },
     },
     bodyLimit: BODY_LIMIT_BYTES,
     // A body that trickles in slower than this is cut off with 408 (SECURITY-CASES RL-06).
