@@ -235,7 +235,12 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
   });
   app.addHook('onRequest', async (request, reply) => {
     const pathname = request.url.split('?')[0] ?? '';
-    if (pathname.startsWith('/admin/')) return limitAdminByAddress.call(app, request, reply);
+    // The router decodes the path (`/%61dmin/agents` is `/admin/agents`): the matched route
+    // decides, so no spelling of an admin path escapes the limit.
+    const route = request.routeOptions.url ?? '';
+    if (pathname.startsWith('/admin/') || route.startsWith('/admin/')) {
+      return limitAdminByAddress.call(app, request, reply);
+    }
     if (request.method !== 'POST' || pathname !== TOKEN_PATH) return;
     try {
       await limitTokenEndpointByAddress.call(app, request, reply);

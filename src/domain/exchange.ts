@@ -22,6 +22,7 @@ import { GRANT_TOKEN_EXCHANGE, type ExchangeInput, type IssueDecision, type Resu
 export function evaluateExchange(input: ExchangeInput): Result<IssueDecision> {
   const { request, actorAgent, subject, actorToken, audience, chainAgents, serviceMaxDepth, proofJkt, now } =
     input;
+  const { subjectAudienceAgents } = input;
   const actor = actorAgent.id;
 
   const refusal =
@@ -32,7 +33,7 @@ export function evaluateExchange(input: ExchangeInput): Result<IssueDecision> {
     // RFC 9449 §5.2: an agent registered for DPoP-bound tokens sends a proof.
     checkProofRequired(actorAgent, proofJkt) ??
     // RFC 8693 §2.1 `subject_token`, RFC 8725 §3.9: it was issued to this actor...
-    checkSubjectAudience(subject, actorAgent) ??
+    checkSubjectAudience(subject, actorAgent, subjectAudienceAgents) ??
     // ...and, when DPoP-bound, is presented by the holder of its key (RFC 9449 §6).
     checkTokenHolder(subject, 'subject_token', proofJkt) ??
     // RFC 8693 §2.2.2: a revoked token, or a chain with an inactive agent, is unacceptable.

@@ -184,6 +184,11 @@ export interface ExchangeInput {
    * `subjectIsAgent`), by id. A missing id means no such agent was ever registered.
    */
   readonly chainAgents: ReadonlyMap<string, AgentPolicy>;
+  /**
+   * The ids in the subject token's `aud` that name registered agents (enabled, disabled or
+   * deleted). Only a trusted issuer's token addressed to agent-sts needs them; empty otherwise.
+   */
+  readonly subjectAudienceAgents: readonly string[];
   /** Service-wide limit on delegation depth. */
   readonly serviceMaxDepth: number;
   /** RFC 7638 thumbprint of the key that signed the request's valid DPoP proof; null without one. */

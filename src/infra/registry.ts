@@ -102,6 +102,19 @@ export class Registry {
     return new Map(entries.filter((entry): entry is readonly [string, AgentRecord] => entry[1] !== null));
   }
 
+  /**
+   * The ids among `ids` that name an agent, tombstones included, in one uncached query: for the
+   * audiences of a presented token, which its sender controls.
+   */
+  async agentIdsAmong(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.#prisma.agent.findMany({
+      where: { id: { in: [...new Set(ids)] } },
+      select: { id: true },
+    });
+    return rows.map((row) => row.id);
+  }
+
   getTrustedIssuer(issuer: string): Promise<TrustedIssuerRecord | null> {
     return this.#cached(`issuer:${issuer}`, async () => {
       const row = await this.#prisma.trustedIssuer.findUnique({ where: { issuer } });

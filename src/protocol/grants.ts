@@ -254,6 +254,16 @@ export function createGrantHandlers(deps: GrantDeps) {
     return deps.registry.getAudience(target);
   }
 
+  /**
+   * The registered agents a trusted issuer's token is addressed to beside agent-sts: such a token
+   * belongs to them alone. None to look up when the token names the actor or only agent-sts.
+   */
+  function addressedAgents(subject: VerifiedToken, actorId: string): Promise<string[]> {
+    const { origin } = subject;
+    if (origin.kind !== 'trusted_issuer' || subject.aud.includes(actorId)) return Promise.resolve([]);
+    return deps.registry.agentIdsAmong(subject.aud.filter((aud) => !origin.audiences.includes(aud)));
+  }
+
   /** Runs a registry or lineage read; a failing dependency fails closed with 503. */
   async function lookup<T>(read: () => Promise<T>): Promise<T> {
     try {
@@ -314,8 +324,12 @@ export function createGrantHandlers(deps: GrantDeps) {
     const target = resolveTarget(request.agent, exchange.target);
     if (!target.ok) return refuseRequest(ctx, request, target);
     request.audience = target.value;
-    const [audience, chainAgents] = await lookup(() =>
-      Promise.all([audienceOf(target.value), deps.registry.getAgents(chainParticipants(subject.value))]),
+    const [audience, chainAgents, subjectAudienceAgents] = await lookup(() =>
+      Promise.all([
+        audienceOf(target.value),
+        deps.registry.getAgents(chainParticipants(subject.value)),
+        addressedAgents(subject.value, request.agent.id),
+      ]),
     );
 
     const decision = evaluateExchange({
@@ -329,6 +343,7 @@ export function createGrantHandlers(deps: GrantDeps) {
       actorToken,
       audience,
       chainAgents,
+      subjectAudienceAgents,
       serviceMaxDepth: deps.serviceMaxDepth,
       proofJkt: request.proofJkt,
       now,

@@ -130,6 +130,7 @@ export function exchangeInput(overrides: Partial<ExchangeInput> = {}): ExchangeI
     actorToken: null,
     audience: resource(API, ['calendar.read', 'calendar.write']),
     chainAgents: chainMap(agent('agent-a')),
+    subjectAudienceAgents: [],
     serviceMaxDepth: 5,
     proofJkt: null,
     now: NOW,

@@ -30,6 +30,12 @@ describe('tokenLifetime', () => {
       notAfter: [NOW + 1],
       exp: NOW + 1,
     },
+    {
+      name: 'rounds a fractional input expiry down to whole seconds',
+      ttlSeconds: 300,
+      notAfter: [NOW + 120.75],
+      exp: NOW + 120,
+    },
   ])('$name', ({ ttlSeconds, notAfter, exp }) => {
     expect(tokenLifetime({ now: NOW, ttlSeconds, notAfter })).toEqual({ ok: true, value: { iat: NOW, exp } });
   });
@@ -41,6 +47,11 @@ describe('tokenLifetime', () => {
       name: 'refuses when one of several inputs has expired',
       ttlSeconds: 300,
       notAfter: [NOW + 100, NOW - 1],
+    },
+    {
+      name: 'refuses an input with less than a whole second left',
+      ttlSeconds: 300,
+      notAfter: [NOW + 0.5],
     },
     { name: 'refuses a zero TTL', ttlSeconds: 0, notAfter: [] },
     { name: 'refuses an uncomputable lifetime (NaN)', ttlSeconds: Number.NaN, notAfter: [] },

@@ -8,7 +8,7 @@ const refused: Expected = { rule: 'subject_token_wrong_audience', error: 'invali
 const idp = trustedIssuer({ audiences: ['https://sts.example', 'sts'] });
 
 describe('checkSubjectAudience', () => {
-  it.each<{ name: string; origin: TokenOrigin; aud: string[]; want: Expected }>([
+  it.each<{ name: string; origin: TokenOrigin; aud: string[]; agents?: string[]; want: Expected }>([
     { name: 'accepts an own token addressed to the actor', origin: SELF, aud: ['agent-b'], want: null },
     { name: 'accepts an actor among several audiences', origin: SELF, aud: ['x', 'agent-b'], want: null },
     {
@@ -44,12 +44,33 @@ describe('checkSubjectAudience', () => {
       want: refused,
     },
     {
+      name: 'refuses a trusted-issuer token addressed to agent-sts and to another agent',
+      origin: idp,
+      aud: ['agent-c', 'sts'],
+      agents: ['agent-c'],
+      want: refused,
+    },
+    {
+      name: 'accepts a trusted-issuer token addressed to agent-sts and to something not an agent',
+      origin: idp,
+      aud: ['sts', 'https://api.example'],
+      agents: [],
+      want: null,
+    },
+    {
+      name: 'accepts a trusted-issuer token addressed to the actor beside another agent',
+      origin: idp,
+      aud: ['agent-c', 'agent-b'],
+      agents: ['agent-c', 'agent-b'],
+      want: null,
+    },
+    {
       name: "refuses a trusted-issuer token addressed to another issuer's sts audience",
       origin: trustedIssuer({ audiences: [] }),
       aud: ['https://sts.example'],
       want: refused,
     },
-  ])('$name', ({ origin, aud, want }) => {
-    expectCheck(checkSubjectAudience(selfToken({ origin, aud }), agent('agent-b')), want);
+  ])('$name', ({ origin, aud, agents = [], want }) => {
+    expectCheck(checkSubjectAudience(selfToken({ origin, aud }), agent('agent-b'), agents), want);
   });
 });

@@ -96,7 +96,8 @@ function mappedIpv4(hostname: string): string | null {
 }
 
 function isLoopback(hostname: string): boolean {
-  const octets = ipv4Octets(hostname);
+  // `[::ffff:127.0.0.1]` reaches 127.0.0.1 as surely as the IPv4 form does.
+  const octets = ipv4Octets(mappedIpv4(hostname) ?? hostname);
   return (
     hostname === 'localhost' ||
     hostname.endsWith('.localhost') ||
