@@ -15,7 +15,7 @@ export type { Agent, Resource, TrustedIssuer };
 /** Arbitrary but fixed key of the advisory lock that serialises registry writes. */
 const REGISTRY_LOCK_KEY = 72_685_011;
 
-export type RegistryConflictCode = 'id_taken' | 'issuer_taken' | 'audience_is_agent';
+export type RegistryConflictCode = 'id_taken' | 'issuer_taken' | 'audience_is_agent' | 'audience_is_resource';
 
 /** A write refused because of what else the registry holds. */
 export class RegistryConflict extends Error {
@@ -131,13 +131,38 @@ export class RegistryAdminStore {
   }
 
   /**
-   * A token addressed to an agent belongs to that agent alone (CONTRACT §4): an id may not be both
-   * an agent and an audience by which a trusted issuer addresses this service.
+   * The `audiences` by which a trusted issuer addresses this service are no one else's: a token
+   * addressed to an agent belongs to that agent alone (CONTRACT §4), and a token addressed to a
+   * resource is that resource's — as an agent-sts audience, any agent could exchange it.
    */
-  async #checkAudiencesAreNotAgents(tx: Transaction, audiences: readonly string[]): Promise<void> {
+  async #checkAudiencesAreNotRegistered(tx: Transaction, audiences: readonly string[]): Promise<void> {
     const agent = await tx.agent.findFirst({ where: { id: { in: [...audiences] } }, select: { id: true } });
     if (agent) {
       throw new RegistryConflict('audience_is_agent', `audience "${agent.id}" is a registered agent id`);
+    }
+    const resource = await tx.resource.findFirst({
+      where: { id: { in: [...audiences] } },
+      select: { id: true },
+    });
+    if (resource) {
+      throw new RegistryConflict(
+        'audience_is_resource',
+        `audience "${resource.id}" is a registered resource id`,
+      );
+    }
+  }
+
+  /** The converse: a new agent or resource may not take an id a trusted issuer uses for agent-sts. */
+  async #checkNotATrustedIssuerAudience(tx: Transaction, id: string): Promise<void> {
+    const issuer = await tx.trustedIssuer.findFirst({
+      where: { audiences: { has: id } },
+      select: { id: true },
+    });
+    if (issuer) {
+      throw new RegistryConflict(
+        'id_taken',
+        'the id is an audience by which a trusted issuer addresses this service',
+      );
     }
   }
 
@@ -148,16 +173,7 @@ export class RegistryAdminStore {
       const holder = await this.#idHolder(tx, data.id);
       if (holder) throw new RegistryConflict('id_taken', `the id is already used by ${holder}`);
       await this.#checkNoLiveTokensAddressedTo(tx, data.id);
-      const issuer = await tx.trustedIssuer.findFirst({
-        where: { audiences: { has: data.id } },
-        select: { id: true },
-      });
-      if (issuer) {
-        throw new RegistryConflict(
-          'id_taken',
-          'the id is an audience by which a trusted issuer addresses this service',
-        );
-      }
+      await this.#checkNotATrustedIssuerAudience(tx, data.id);
       const row = await tx.agent.create({ data: { ...data, jwks: jsonColumn(data.jwks) } });
       await recordAdminEvent(tx, by, await registryEvent('agent', 'agent.created', null, row));
       return row;
@@ -200,6 +216,7 @@ export class RegistryAdminStore {
     return this.#write(async (tx) => {
       const holder = await this.#idHolder(tx, data.id);
       if (holder) throw new RegistryConflict('id_taken', `the id is already used by ${holder}`);
+      await this.#checkNotATrustedIssuerAudience(tx, data.id);
       const row = await tx.resource.create({ data });
       await recordAdminEvent(tx, by, await registryEvent('resource', 'resource.created', null, row));
       return row;
@@ -250,7 +267,7 @@ export class RegistryAdminStore {
         throw new RegistryConflict('id_taken', 'the id is already used by a trusted issuer');
       }
       await this.#checkIssuerFree(tx, data.issuer, null);
-      await this.#checkAudiencesAreNotAgents(tx, data.audiences);
+      await this.#checkAudiencesAreNotRegistered(tx, data.audiences);
       const row = await tx.trustedIssuer.create({ data: { ...data, jwks: jsonColumn(data.jwks) } });
       await recordAdminEvent(
         tx,
@@ -279,7 +296,7 @@ export class RegistryAdminStore {
       change,
       async (tx, _current, data) => {
         if (data.issuer !== undefined) await this.#checkIssuerFree(tx, data.issuer, id);
-        if (data.audiences !== undefined) await this.#checkAudiencesAreNotAgents(tx, data.audiences);
+        if (data.audiences !== undefined) await this.#checkAudiencesAreNotRegistered(tx, data.audiences);
         return tx.trustedIssuer.update({ where: { id }, data: { ...data, jwks: jsonColumn(data.jwks) } });
       },
       async (tx, before, after) =>

@@ -125,12 +125,10 @@ export function found<Row>(row: Row | null, kind: string, id: string): Row {
   return row;
 }
 
-/** Registry conflicts as problem documents: a taken id or issuer is 409, an agent as audience 400. */
+/** Registry conflicts as problem documents: a taken id or issuer is 409, a registered audience 400. */
 export function conflictProblem(error: RegistryConflict): ProblemError {
-  if (error.code === 'audience_is_agent') {
-    return new ProblemError(400, 'audience_is_agent', error.message, [
-      { path: '/audiences', message: error.message },
-    ]);
+  if (error.code === 'audience_is_agent' || error.code === 'audience_is_resource') {
+    return new ProblemError(400, error.code, error.message, [{ path: '/audiences', message: error.message }]);
   }
   return new ProblemError(409, 'conflict', error.message);
 }

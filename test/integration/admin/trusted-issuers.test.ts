@@ -109,6 +109,24 @@ describe('POST /admin/trusted-issuers', () => {
     expectProblem(await admin.post('/admin/agents', { id: audience, name: 'shadow' }), 409, 'conflict');
   });
 
+  it('refuses an audience that is a resource id, and the converse', async () => {
+    const api = `https://${uniqueId('api')}.example`;
+    expect((await admin.post('/admin/resources', { id: api, scopes: ['read'] })).status).toBe(201);
+    await expectRefused(
+      await validBody({ audiences: ['https://sts.example', api] }),
+      400,
+      'audience_is_resource',
+    );
+
+    const audience = `https://${uniqueId('sts')}.example`;
+    expect(
+      (await admin.post('/admin/trusted-issuers', await validBody({ audiences: [audience] }))).status,
+    ).toBe(201);
+    const resourcesBefore = await server.database.prisma.resource.count();
+    expectProblem(await admin.post('/admin/resources', { id: audience, scopes: ['read'] }), 409, 'conflict');
+    expect(await server.database.prisma.resource.count()).toBe(resourcesBefore);
+  });
+
   it('refuses a second registration of the same issuer', async () => {
     const issuer = issuerUrl();
     expect((await admin.post('/admin/trusted-issuers', await validBody({ issuer }))).status).toBe(201);
