@@ -52,6 +52,7 @@ export function evaluateClientCredentials(input: ClientCredentialsInput): Result
     act: null,
     depth: 0,
     depthLimit: null,
+    rootIssuer: null,
     iat: lifetime.value.iat,
     exp: lifetime.value.exp,
     txn: null,

@@ -83,6 +83,10 @@ export function evaluateExchange(input: ExchangeInput): Result<IssueDecision> {
     act: request.impersonation ? null : buildActClaim([...subject.actors, actor]),
     depth: depthAfterHop(subject),
     depthLimit: inheritedDepthLimit(subject),
+    rootIssuer:
+      subject.origin.kind === 'trusted_issuer'
+        ? subject.origin.issuer
+        : (subject.lineage?.rootIssuer ?? null),
     iat: lifetime.value.iat,
     exp: lifetime.value.exp,
     // One chain id for every token derived from one root token of this service.

@@ -160,6 +160,8 @@ export interface TokenLineage {
   readonly depth: number;
   /** The depth limit the chain inherited from its trusted issuer, if any. */
   readonly depthLimit: number | null;
+  /** The trusted issuer whose token started the chain; absent or null when it began here. */
+  readonly rootIssuer?: string | null;
 }
 
 /** The parsed token-exchange request (RFC 8693 §2.1), after syntax checks. */
@@ -216,6 +218,8 @@ export interface IssueDecision {
   readonly impersonation: boolean;
   /** A depth limit from outside the registry (trusted issuer) that every later hop inherits. */
   readonly depthLimit: number | null;
+  /** The trusted issuer whose token started the chain (`iss`), inherited by every later hop. */
+  readonly rootIssuer: string | null;
   /** RFC 9449 §6: the thumbprint the token is bound to (`cnf.jkt`); null for a Bearer token. */
   readonly jkt: string | null;
 }

@@ -38,6 +38,7 @@ export interface IssuedTokenRecord {
   readonly impersonation: boolean;
   readonly subjectIsAgent: boolean;
   readonly depthLimit: number | null;
+  readonly rootIssuer: string | null;
   /** RFC 9449 §6: the thumbprint the token is bound to (`cnf.jkt`); null for a Bearer token. */
   readonly jkt: string | null;
   readonly issuedAt: Date;
@@ -54,6 +55,8 @@ export interface TokenStanding {
   readonly depth: number;
   /** The depth limit the chain inherited from its trusted issuer, if any. */
   readonly depthLimit: number | null;
+  /** The trusted issuer whose token started the chain; null when it began here. */
+  readonly rootIssuer: string | null;
 }
 
 /** A token a revocation has just marked revoked. */
@@ -97,10 +100,11 @@ export class LineageStore {
     await this.#prisma.$executeRaw`
       WITH lineage AS (
         INSERT INTO issued_tokens (jti, parent_jti, txn, depth, sub, client_id, chain_agents, aud, scope,
-          grant_type, impersonation, subject_is_agent, depth_limit, jkt, issued_at, expires_at)
+          grant_type, impersonation, subject_is_agent, depth_limit, root_issuer, jkt, issued_at, expires_at)
         VALUES (${token.jti}, ${token.parentJti}, ${token.txn}, ${token.depth}, ${token.sub}, ${token.clientId},
           ${[...token.chainAgents]}::text[], ${token.aud}, ${token.scope}, ${token.grantType}, ${token.impersonation},
-          ${token.subjectIsAgent}, ${token.depthLimit}::integer, ${token.jkt}::text, ${token.issuedAt}, ${token.expiresAt})
+          ${token.subjectIsAgent}, ${token.depthLimit}::integer, ${token.rootIssuer}::text, ${token.jkt}::text,
+          ${token.issuedAt}, ${token.expiresAt})
       )
       INSERT INTO audit_events (decision, rule, grant_type, client_id, subject, audience, requested_scope,
         granted_scope, jti, parent_jti, txn, impersonation, description)
@@ -128,18 +132,20 @@ export class LineageStore {
         chain_agents: string[];
         depth: number;
         depth_limit: number | null;
+        root_issuer: string | null;
       }[]
     >`
       WITH RECURSIVE ancestry AS (
-        SELECT jti, parent_jti, revoked_at, subject_is_agent, chain_agents, depth, depth_limit, 0 AS level
+        SELECT jti, parent_jti, revoked_at, subject_is_agent, chain_agents, depth, depth_limit, root_issuer,
+          0 AS level
         FROM issued_tokens WHERE jti = ${jti}
         UNION ALL
         SELECT t.jti, t.parent_jti, t.revoked_at, t.subject_is_agent, t.chain_agents, t.depth, t.depth_limit,
-          a.level + 1
+          t.root_issuer, a.level + 1
         FROM issued_tokens t JOIN ancestry a ON t.jti = a.parent_jti
         WHERE a.level < 64
       )
-      SELECT jti, revoked_at, subject_is_agent, chain_agents, depth, depth_limit FROM ancestry`;
+      SELECT jti, revoked_at, subject_is_agent, chain_agents, depth, depth_limit, root_issuer FROM ancestry`;
     const own = rows.find((row) => row.jti === jti);
     if (!own) return null;
     return {
@@ -148,6 +154,7 @@ export class LineageStore {
       chainAgents: own.chain_agents,
       depth: own.depth,
       depthLimit: own.depth_limit,
+      rootIssuer: own.root_issuer,
     };
   }
 

@@ -180,6 +180,7 @@ export function createGrantHandlers(deps: GrantDeps) {
           txn,
           depth: decision.depth,
           depthLimit: decision.depthLimit,
+          rootIssuer: decision.rootIssuer,
           jkt: decision.jkt,
           sub: decision.sub,
           clientId: decision.clientId,

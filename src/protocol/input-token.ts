@@ -57,6 +57,7 @@ const FAILURE_DETAILS: Readonly<Record<OwnTokenFailure, string>> = {
   expired: 'has expired',
   invalid_claims: 'has missing or invalid claims',
   unknown_token: 'is not known to this service',
+  untrusted_root: 'was derived from a token of an issuer that is no longer trusted',
 };
 
 function invalid(role: TokenRole, detail: string): Result<never> {
@@ -167,6 +168,7 @@ export class InputTokenVerifier {
           chainAgents: standing.chainAgents,
           depth: standing.depth,
           depthLimit: standing.depthLimit,
+          rootIssuer: standing.rootIssuer,
         },
       },
     };

@@ -28,7 +28,9 @@ export type OwnTokenFailure =
   /** `typ`, `iss`, `aud`, `nbf`, `iat`, a malformed `act`, or a required claim missing or mistyped. */
   | 'invalid_claims'
   /** Well signed, but lineage has no record of the `jti`. */
-  | 'unknown_token';
+  | 'unknown_token'
+  /** Derived from a trusted issuer's token, and that issuer is no longer registered. */
+  | 'untrusted_root';
 
 /** The claims every access token this service mints carries, checked. */
 export type OwnTokenClaims = JWTPayload &
@@ -64,7 +66,7 @@ export interface OwnTokenVerifierDeps {
    */
   readonly refreshKeys: OnDemandKeyRefresh;
   readonly lineage: Pick<LineageStore, 'standing'>;
-  readonly registry: Pick<Registry, 'getAgents'>;
+  readonly registry: Pick<Registry, 'getAgents' | 'getTrustedIssuer'>;
   readonly clockToleranceSeconds: number;
 }
 
@@ -105,6 +107,10 @@ export class OwnTokenVerifier {
     if (!actors.ok) return failure('invalid_claims');
     const standing = await this.#deps.lineage.standing(payload.jti);
     if (!standing) return failure('unknown_token');
+    // Removing a trusted issuer (a compromised IdP) ends every chain its tokens started.
+    if (standing.rootIssuer !== null && !(await this.#deps.registry.getTrustedIssuer(standing.rootIssuer))) {
+      return failure('untrusted_root');
+    }
     const participants = chainParticipants({
       origin: { kind: 'self' },
       sub: payload.sub,

@@ -91,7 +91,10 @@ const STANDING: TokenStanding = {
   chainAgents: ['agent-hidden', 'agent-a'],
   depth: 1,
   depthLimit: null,
+  rootIssuer: null,
 };
+const FROM_IDP = 'jti-from-idp';
+const FROM_REMOVED_IDP = 'jti-from-removed-idp';
 
 /** A verifier over `keys`, whose refresh loads `afterRefresh`, with lineage holding only RECORDED. */
 function harness(keys: KeySet, afterRefresh: KeySet = keys) {
@@ -107,9 +110,28 @@ function harness(keys: KeySet, afterRefresh: KeySet = keys) {
       },
       minIntervalMs: 5_000,
     }),
-    lineage: { standing: async (jti) => (jti === RECORDED ? STANDING : null) },
+    lineage: {
+      standing: async (jti) => {
+        if (jti === FROM_IDP) return { ...STANDING, rootIssuer: 'https://idp.example' };
+        if (jti === FROM_REMOVED_IDP) return { ...STANDING, rootIssuer: 'https://removed-idp.example' };
+        return jti === RECORDED ? STANDING : null;
+      },
+    },
     registry: {
       getAgents: async () => registered(agent('agent-hidden'), agent('agent-a', { status: 'disabled' })),
+      getTrustedIssuer: async (issuer) =>
+        issuer === 'https://idp.example'
+          ? {
+              id: 'ti-1',
+              issuer,
+              jwks: null,
+              jwksUri: null,
+              audiences: [],
+              scopeClaim: 'scope',
+              maxDelegationDepth: null,
+              version: 'ti-1@1',
+            }
+          : null,
     },
     clockToleranceSeconds: TOLERANCE,
   });
@@ -227,12 +249,22 @@ describe('OwnTokenVerifier.verify', () => {
       token: () => sign(key, claims({ jti: 'jti-unknown' })),
       want: 'unknown_token',
     },
+    {
+      name: 'refuses a token of a chain started by a trusted issuer that was since removed',
+      token: () => sign(key, claims({ jti: FROM_REMOVED_IDP })),
+      want: 'untrusted_root',
+    },
   ])('$name', async ({ token, options, want }) => {
     const { verifier } = harness(keySet(key));
     expect(await verifier.verify(await token(), { now: NOW, ...options })).toEqual({
       ok: false,
       reason: want,
     });
+  });
+
+  it('accepts a token of a chain whose trusted issuer is still registered', async () => {
+    const { verifier } = harness(keySet(key));
+    expect((await verifier.verify(await sign(key, claims({ jti: FROM_IDP })), { now: NOW })).ok).toBe(true);
   });
 
   it('accepts the audience it was asked for', async () => {

@@ -156,6 +156,7 @@ export async function mintServiceToken(
         impersonation: false,
         subjectIsAgent: true,
         depthLimit: null,
+        rootIssuer: null,
         jkt: null,
         issuedAt: new Date((now - 1) * 1000),
         expiresAt: new Date(exp * 1000),
