@@ -29,6 +29,7 @@ import { DpopProofVerifier } from './protocol/dpop-proof.js';
 import { OAuthEngine } from './protocol/engine.js';
 import { createGrantHandlers } from './protocol/grants.js';
 import { InputTokenVerifier } from './protocol/input-token.js';
+import { createJwksFetcher, type JwksFetch } from './protocol/jwks-fetch.js';
 import { OnDemandKeyRefresh } from './protocol/key-refresh.js';
 import { OwnTokenVerifier } from './protocol/own-token.js';
 import { createAdapterClass } from './protocol/provider-adapter.js';
@@ -79,6 +80,8 @@ export interface ServiceContext {
   readonly ownTokens: OwnTokenVerifier;
   readonly engine: OAuthEngine;
   readonly metrics: ServiceMetrics;
+  /** The one fetch of remote JWKS (trusted issuers, agents), checked address by address (AD-06). */
+  readonly jwksFetch: JwksFetch;
 }
 
 declare module 'fastify' {
@@ -150,6 +153,17 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
       .catch((error: unknown) => app.log.warn({ err: error }, 'could not refresh signing keys'));
   };
 
+  const jwksFetcher = createJwksFetcher({
+    allowLoopback: config.allowLoopbackHttpJwks,
+    onRefused: (refusal) =>
+      app.log.warn(
+        { code: refusal.code, host: refusal.host, reason: refusal.message },
+        'refused a JWKS fetch',
+      ),
+  });
+  app.addHook('onClose', () => jwksFetcher.close());
+  const jwksFetch = jwksFetcher.fetch;
+
   const ownTokens = new OwnTokenVerifier({
     issuer: config.issuer,
     keys,
@@ -165,7 +179,10 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     issuer: config.issuer,
     ownTokens,
     registry,
-    trustedIssuerKeys: new TrustedIssuerKeys({ allowLoopbackHttp: config.allowLoopbackHttpJwks }),
+    trustedIssuerKeys: new TrustedIssuerKeys({
+      allowLoopbackHttp: config.allowLoopbackHttpJwks,
+      fetch: jwksFetch,
+    }),
     clockToleranceSeconds: config.clockToleranceSeconds,
   });
   const grants = createGrantHandlers({
@@ -190,6 +207,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
       clockToleranceSeconds: config.clockToleranceSeconds,
       adapter: Adapter,
       grants,
+      jwksFetch,
       extraMetadata: { ...tokenTypeMetadata(), ...tokenManagementMetadata(config.issuer) },
       middleware: [tokenEndpointMetrics(metrics), tokenEndpointHooks(lineage, app.log)],
     });
@@ -200,7 +218,18 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
   // Keys are fixed when a provider is built: every change of the key set builds a new one.
   signingKeys.onChange((current) => engine.rebuild(current));
 
-  app.decorate('sts', { config, database, registry, lineage, keys, signingKeys, ownTokens, engine, metrics });
+  app.decorate('sts', {
+    config,
+    database,
+    registry,
+    lineage,
+    keys,
+    signingKeys,
+    ownTokens,
+    engine,
+    metrics,
+    jwksFetch,
+  });
   registerProblemHandlers(app);
   // Before any route: @fastify/swagger collects routes as they are added.
   await registerDocs(app, { issuer: config.issuer });

@@ -31,8 +31,9 @@ export interface Config {
   /** Accepted clock skew for `exp`, `nbf`, `iat` of input tokens and client assertions (ST-06). */
   readonly clockToleranceSeconds: number;
   /**
-   * Development only: allow `http://` JWKS URIs on loopback addresses for trusted issuers and
-   * agents. Never in production: a JWKS fetched over plain HTTP can be substituted.
+   * Development only: allow JWKS of trusted issuers and agents on loopback addresses, over
+   * `http://` too; when off, no JWKS fetch connects to loopback, whatever the host name resolves
+   * to. Never in production: a JWKS fetched over plain HTTP can be substituted.
    */
   readonly allowLoopbackHttpJwks: boolean;
   /** Behind a reverse proxy: take the client address from X-Forwarded-For (rate limits, logs). */

@@ -65,13 +65,14 @@ function sendError(reply: FastifyReply, status: number, error: string, descripti
 }
 
 export async function tokenManagementRoutes(app: FastifyInstance): Promise<void> {
-  const { config, database, registry, lineage, ownTokens } = app.sts;
+  const { config, database, registry, lineage, ownTokens, jwksFetch } = app.sts;
   const authenticator = new ClientAuthenticator({
     issuer: config.issuer,
     registry,
     prisma: database.prisma,
     clockToleranceSeconds: config.clockToleranceSeconds,
     allowLoopbackHttpJwks: config.allowLoopbackHttpJwks,
+    jwksFetch,
   });
   const tokens = new TokenManagement({ ownTokens, lineage });
 

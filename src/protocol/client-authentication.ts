@@ -16,6 +16,7 @@
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
+  customFetch,
   decodeJwt,
   decodeProtectedHeader,
   jwtVerify,
@@ -30,6 +31,7 @@ import type { AgentRecord, Registry } from '../infra/registry.js';
 import { claimReplaySlot, replayDetectionId } from '../infra/replay-store.js';
 import { clientAssertionProblem } from './client-assertion-claims.js';
 import { ServiceUnavailable } from './errors.js';
+import type { JwksFetch } from './jwks-fetch.js';
 import { isAllowedJwksUri } from './jwks-uri.js';
 import { CLIENT_ASSERTION_ALGS } from './provider.js';
 import { epochSeconds } from './clock.js';
@@ -73,6 +75,8 @@ export interface ClientAuthenticatorDeps {
   readonly prisma: PrismaClient;
   readonly clockToleranceSeconds: number;
   readonly allowLoopbackHttpJwks: boolean;
+  /** The guarded fetch every remote JWKS goes through (jwks-fetch.ts). */
+  readonly jwksFetch: JwksFetch;
 }
 
 /** What the request presents, before any of it is checked against the registry. */
@@ -290,6 +294,7 @@ export class ClientAuthenticator {
         timeoutDuration: 3_000,
         cooldownDuration: 30_000,
         cacheMaxAge: 10 * 60_000,
+        [customFetch]: this.#deps.jwksFetch,
       });
       this.#remoteKeys.set(cacheKey, keys);
     }

@@ -1,8 +1,9 @@
 /**
- * Where a JWKS may be fetched from (SECURITY-CASES AD-06): `https` only; plain `http` solely for
- * loopback hosts and only when ALLOW_LOOPBACK_HTTP_JWKS is on (development).
+ * Where a JWKS may be fetched from, judged by the URL's text (SECURITY-CASES AD-06): `https` only;
+ * plain `http` solely for loopback hosts and only when ALLOW_LOOPBACK_HTTP_JWKS is on (development).
+ * The addresses a host name resolves to are checked when it is fetched (jwks-fetch.ts).
  */
-const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
+import { classifyAddress } from './address-class.js';
 
 export function isAllowedJwksUri(raw: string, allowLoopbackHttp: boolean): boolean {
   let url: URL;
@@ -16,6 +17,6 @@ export function isAllowedJwksUri(raw: string, allowLoopbackHttp: boolean): boole
   return (
     url.protocol === 'http:' &&
     allowLoopbackHttp &&
-    (LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith('127.'))
+    (url.hostname === 'localhost' || classifyAddress(url.hostname) === 'loopback')
   );
 }

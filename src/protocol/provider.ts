@@ -17,6 +17,7 @@ import {
   TOKEN_EXCHANGE_PARAMETERS,
 } from './exchange-request.js';
 import type { createGrantHandlers } from './grants.js';
+import { JWKS_MAX_BYTES, type JwksFetch } from './jwks-fetch.js';
 import { epochSeconds } from './clock.js';
 
 export const TOKEN_PATH = '/token';
@@ -33,6 +34,8 @@ export interface ProviderOptions {
   readonly clockToleranceSeconds: number;
   readonly adapter: NonNullable<Configuration['adapter']>;
   readonly grants: ReturnType<typeof createGrantHandlers>;
+  /** Agents' `jwks_uri` (private_key_jwt) is fetched through the guarded JWKS fetch (AD-06). */
+  readonly jwksFetch: JwksFetch;
   /** Extra discovery metadata (endpoints served outside the provider). */
   readonly extraMetadata: Readonly<Record<string, unknown>>;
   /** Koa middleware wrapped around every provider request (audit of early refusals, headers). */
@@ -79,6 +82,11 @@ export function createProvider(options: ProviderOptions): Provider {
       id_token_signed_response_alg: 'ES256',
     },
     clockTolerance: tolerance,
+    // The guarded fetch checks every address it connects to, refuses redirects and caps the body;
+    // it replaces the provider's own dispatcher, which also refuses the private ranges where
+    // company IdPs live. The provider keeps its 2.5 s timeout.
+    fetch: options.jwksFetch,
+    fetchResponseBodyLimits: { jwks_uri: JWKS_MAX_BYTES },
     jwks: { keys: signingKeys as JWK[] } as Configuration['jwks'],
     enabledJWA: {
       clientAuthSigningAlgValues: CLIENT_ASSERTION_ALGS,

@@ -1,18 +1,28 @@
 /**
  * Key sets of trusted issuers: inline JWKS, or a JWKS URI fetched with jose's remote set, which
  * caches keys and bounds refetches (cooldown) so an attacker cannot make us hammer an IdP.
- * Entries are keyed by the issuer row's version, so an admin edit takes effect at once.
+ * Entries are keyed by the issuer row's version, so an admin edit takes effect at once. Every fetch
+ * goes through the guarded JWKS fetch (jwks-fetch.ts).
  */
-import { createLocalJWKSet, createRemoteJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  customFetch,
+  type JSONWebKeySet,
+  type JWTVerifyGetKey,
+} from 'jose';
 import type { TrustedIssuerRecord } from '../infra/registry.js';
+import type { JwksFetch } from './jwks-fetch.js';
 import { isAllowedJwksUri } from './jwks-uri.js';
 
 export class TrustedIssuerKeys {
   readonly #sets = new Map<string, JWTVerifyGetKey>();
   readonly #allowLoopbackHttp: boolean;
+  readonly #fetch: JwksFetch;
 
-  constructor(options: { allowLoopbackHttp: boolean }) {
+  constructor(options: { allowLoopbackHttp: boolean; fetch: JwksFetch }) {
     this.#allowLoopbackHttp = options.allowLoopbackHttp;
+    this.#fetch = options.fetch;
   }
 
   keysFor(issuer: TrustedIssuerRecord): JWTVerifyGetKey | null {
@@ -26,6 +36,7 @@ export class TrustedIssuerKeys {
         timeoutDuration: 3_000,
         cooldownDuration: 30_000,
         cacheMaxAge: 10 * 60_000,
+        [customFetch]: this.#fetch,
       });
     } else {
       return null;

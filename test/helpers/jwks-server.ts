@@ -9,11 +9,14 @@ export interface JwksServer {
   readonly url: string;
   /** How many times the JWKS was fetched. */
   readonly hits: () => number;
+  /** How many TCP connections were opened to the server, whatever was sent on them. */
+  readonly connections: () => number;
   close(): Promise<void>;
 }
 
 export async function startJwksServer(jwks: unknown): Promise<JwksServer> {
   let hits = 0;
+  let connections = 0;
   const server: Server = createServer((request, response) => {
     if (request.url !== '/jwks') {
       response.writeHead(404).end();
@@ -22,11 +25,15 @@ export async function startJwksServer(jwks: unknown): Promise<JwksServer> {
     hits += 1;
     response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(jwks));
   });
+  server.on('connection', () => {
+    connections += 1;
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/jwks`,
     hits: () => hits,
+    connections: () => connections,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

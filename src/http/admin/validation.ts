@@ -5,6 +5,7 @@
  */
 import { importJWK, type JWK } from 'jose';
 import { ACCEPTED_INPUT_ALGS } from '../../protocol/constants.js';
+import { classifyAddress, isFetchableClass } from '../../protocol/address-class.js';
 import { isAllowedJwksUri } from '../../protocol/jwks-uri.js';
 import { ProblemError } from '../problem.js';
 import { SECRET_AUTH_METHODS, type AuthMethod, type JwkSet } from './schemas.js';
@@ -72,52 +73,32 @@ export function checkDelegationDepth(depth: number | null, context: ValidationCo
 
 // ---- URLs ------------------------------------------------------------------------------------
 
+/** Names of cloud metadata services; their addresses are refused by address-class.ts. */
 const METADATA_HOSTS = new Set([
   'metadata',
   'metadata.google.internal',
   'metadata.azure.internal',
   'instance-data',
-  '100.100.100.200', // Alibaba Cloud metadata
-  '[fd00:ec2::254]', // AWS IMDS over IPv6
 ]);
 
-function ipv4Octets(hostname: string): number[] | null {
-  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(hostname);
-  return match ? match.slice(1).map(Number) : null;
-}
-
-/** `[::ffff:a9fe:a9fe]` (WHATWG URL's form of an IPv4-mapped address) → `169.254.169.254`. */
-function mappedIpv4(hostname: string): string | null {
-  const match = /^\[::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})\]$/.exec(hostname);
-  if (!match) return null;
-  const high = parseInt(match[1] as string, 16);
-  const low = parseInt(match[2] as string, 16);
-  return `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
-}
-
-function isLoopback(hostname: string): boolean {
-  // `[::ffff:127.0.0.1]` reaches 127.0.0.1 as surely as the IPv4 form does.
-  const octets = ipv4Octets(mappedIpv4(hostname) ?? hostname);
-  return (
-    hostname === 'localhost' ||
-    hostname.endsWith('.localhost') ||
-    hostname === '[::1]' ||
-    (octets !== null && octets[0] === 127)
-  );
-}
-
-/** Link-local (cloud metadata lives at 169.254.169.254), unspecified and metadata hosts (AD-06). */
-function isNeverFetchable(hostname: string): boolean {
-  if (METADATA_HOSTS.has(hostname) || hostname === '[::]') return true;
-  if (/^\[fe[89ab][0-9a-f]:/.test(hostname)) return true; // fe80::/10
-  const octets = ipv4Octets(mappedIpv4(hostname) ?? hostname);
-  return octets !== null && (octets[0] === 0 || (octets[0] === 169 && octets[1] === 254));
+/**
+ * Whether a URL host names a loopback, link-local, unspecified, multicast or metadata address
+ * (AD-06), by its text: an IP literal in any form WHATWG URL keeps (`[::ffff:7f00:1]` reaches
+ * 127.0.0.1 as surely as `127.0.0.1` does), `localhost` and its subdomains, or a metadata name.
+ * A name is resolved, and its addresses checked the same way, only when it is fetched.
+ */
+function isRefusedHost(hostname: string, allowLoopback: boolean): boolean {
+  if (METADATA_HOSTS.has(hostname)) return true;
+  if (hostname === 'localhost' || hostname.endsWith('.localhost')) return !allowLoopback;
+  const addressClass = classifyAddress(hostname);
+  return addressClass !== null && !isFetchableClass(addressClass, allowLoopback);
 }
 
 /**
  * A URL this service may fetch keys from, or that names an issuer whose keys it fetches: `https`
  * (plain `http` only on loopback in development), no credentials or fragment, and never a
- * link-local, metadata or (outside development) loopback host. AD-06, RFC 8414 §2 (issuer).
+ * link-local, unspecified, multicast, metadata or (outside development) loopback host. AD-06,
+ * RFC 8414 §2 (issuer).
  */
 export function checkFetchableUrl(raw: string, context: ValidationContext, path: string): URL {
   let url: URL;
@@ -136,8 +117,12 @@ export function checkFetchableUrl(raw: string, context: ValidationContext, path:
     );
   }
   const hostname = url.hostname.toLowerCase().replace(/\.$/, '');
-  if (isNeverFetchable(hostname) || (!context.allowLoopbackHttpJwks && isLoopback(hostname))) {
-    throw invalid('invalid_url', path, 'must not point at a loopback, link-local or metadata address');
+  if (isRefusedHost(hostname, context.allowLoopbackHttpJwks)) {
+    throw invalid(
+      'invalid_url',
+      path,
+      'must not point at a loopback, link-local, unspecified, multicast or metadata address',
+    );
   }
   return url;
 }

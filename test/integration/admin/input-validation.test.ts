@@ -203,6 +203,11 @@ describe('keys of private_key_jwt agents (AD-06)', () => {
     ['the GCP metadata host', 'https://metadata.google.internal/jwks'],
     ['localhost', 'https://localhost/jwks'],
     ['a loopback address', 'https://127.0.0.1/jwks'],
+    ['the unspecified address', 'https://[::]/jwks'],
+    ['a multicast address', 'https://224.0.0.251/jwks'],
+    ['an IPv6 multicast address', 'https://[ff02::1]/jwks'],
+    ['the AWS IPv6 metadata address', 'https://[fd00:ec2::254]/jwks'],
+    ['an IPv4-compatible loopback address', 'https://[::127.0.0.1]/jwks'],
     ['a file URL', 'file:///etc/passwd'],
     ['a URL with credentials', 'https://user:pass@keys.example/jwks'],
     ['a relative URL', '/jwks'],
@@ -210,6 +215,19 @@ describe('keys of private_key_jwt agents (AD-06)', () => {
   ])('refuses a jwksUri on %s', async (_name, jwksUri) => {
     await expectRefused({ tokenEndpointAuthMethod: 'private_key_jwt', jwksUri }, 400, 'invalid_url');
   });
+
+  it.each(['https://10.1.2.3/jwks', 'https://192.168.0.10/jwks', 'https://[fd12:3456::1]/jwks'])(
+    'accepts a jwksUri on the private address %s, where company IdPs live',
+    async (jwksUri) => {
+      const response = await admin.post('/admin/agents', {
+        id: uniqueId('private-keys'),
+        name: 'private keys',
+        tokenEndpointAuthMethod: 'private_key_jwt',
+        jwksUri,
+      });
+      expect(response.status, response.text).toBe(201);
+    },
+  );
 
   it('accepts an https jwksUri without fetching it', async () => {
     const response = await admin.post('/admin/agents', {
