@@ -25,3 +25,11 @@ export function decodeCompactJwt(token: string): DecodedJwt {
     return { ok: false, reason: 'malformed' };
   }
 }
+
+/** RFC 7519 §4.1.3: `aud` as a list, whether the token holds one string or an array. */
+export function audiencesOf(payload: JWTPayload): string[] {
+  if (typeof payload.aud === 'string') return [payload.aud];
+  return Array.isArray(payload.aud)
+    ? payload.aud.filter((aud): aud is string => typeof aud === 'string')
+    : [];
+}

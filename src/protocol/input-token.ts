@@ -15,7 +15,7 @@ import { flattenActClaim } from '../domain/act-chain.js';
 import { refuse } from '../domain/refusal.js';
 import type { Result, RuleCode, TokenOrigin, VerifiedToken } from '../domain/types.js';
 import type { Registry, TrustedIssuerRecord } from '../infra/registry.js';
-import { decodeCompactJwt } from './compact-jwt.js';
+import { audiencesOf, decodeCompactJwt } from './compact-jwt.js';
 import { bindingOf } from './confirmation.js';
 import {
   ACCEPTED_INPUT_ALGS,
@@ -80,7 +80,8 @@ function typeMatches(declaredType: string, header: ProtectedHeaderParameters, pa
     case TOKEN_TYPE_ID_TOKEN:
       return typ === undefined || typ === 'jwt';
     case TOKEN_TYPE_JWT:
-      return typ === undefined || typ === 'jwt' || typ === ACCESS_TOKEN_TYP || !FOREIGN_JWT_TYPES.test(typ);
+      // Any JWT but another kind's `+jwt` media type; `at+jwt` is an access token, also a JWT.
+      return typ === undefined || typ === ACCESS_TOKEN_TYP || !FOREIGN_JWT_TYPES.test(typ);
     default:
       return false;
   }
@@ -92,13 +93,6 @@ function scopesOf(payload: JWTPayload, claim: 'scope' | 'scp'): string[] | null 
   if (typeof value === 'string') return value.split(' ').filter(Boolean);
   if (Array.isArray(value) && value.every((item) => typeof item === 'string')) return value as string[];
   return null;
-}
-
-function audiencesOf(payload: JWTPayload): string[] {
-  if (typeof payload.aud === 'string') return [payload.aud];
-  return Array.isArray(payload.aud)
-    ? payload.aud.filter((aud): aud is string => typeof aud === 'string')
-    : [];
 }
 
 /** RFC 8693 §4.4: `may_act` names who may act for the subject. */

@@ -14,6 +14,7 @@ import { CLAIM_ACT, CLAIM_CLIENT_ID, CLAIM_SCOPE, CLAIM_TXN } from './constants.
 import type { OwnToken, OwnTokenVerifier } from './own-token.js';
 import { CLIENT_ASSERTION_ALGS, CLIENT_AUTH_METHODS } from './provider.js';
 import { epochSeconds } from './clock.js';
+import { audiencesOf } from './compact-jwt.js';
 
 export const INTROSPECTION_PATH = '/token/introspection';
 export const REVOCATION_PATH = '/token/revocation';
@@ -128,7 +129,10 @@ export class TokenManagement {
 
 /** Issued to the caller, by it, or with the caller in its chain. */
 function isVisibleTo(token: OwnToken, callerId: string): boolean {
-  const { aud, [CLAIM_CLIENT_ID]: clientId } = token.payload;
-  const audiences = typeof aud === 'string' ? [aud] : (aud ?? []);
-  return audiences.includes(callerId) || clientId === callerId || token.participants.includes(callerId);
+  const clientId = token.payload[CLAIM_CLIENT_ID];
+  return (
+    audiencesOf(token.payload).includes(callerId) ||
+    clientId === callerId ||
+    token.participants.includes(callerId)
+  );
 }
