@@ -44,6 +44,13 @@ export {
   type DelegationDepthInput,
 } from './delegation-depth.js';
 export { checkTargetAllowed, resolveTarget } from './target.js';
+export {
+  standingPrivilege,
+  standingSubjectScopes,
+  type ClaimedPrivilege,
+  type Obtainer,
+  type StandingPrivilege,
+} from './standing-privilege.js';
 export { attenuateScopes, type ScopeAttenuationInput } from './attenuation.js';
 export { tokenLifetime, type Lifetime, type LifetimeInput } from './lifetime.js';
 

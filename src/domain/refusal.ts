@@ -36,6 +36,8 @@ export const RULE_ERRORS: Readonly<Record<RuleCode, OAuthErrorCode | null>> = Ob
   dpop_proof_missing: 'invalid_dpop_proof',
   subject_token_binding_mismatch: 'invalid_request',
   actor_token_binding_mismatch: 'invalid_request',
+  audience_withdrawn: 'invalid_request',
+  scope_withdrawn: 'invalid_scope',
 });
 
 /**

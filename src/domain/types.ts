@@ -53,7 +53,17 @@ export type RuleCode =
   /** RFC 9449 §6: the subject token is bound to a key the request does not prove. */
   | 'subject_token_binding_mismatch'
   /** RFC 9449 §6: the actor token is bound to a key the request does not prove. */
-  | 'actor_token_binding_mismatch';
+  | 'actor_token_binding_mismatch'
+  /**
+   * ADR 0013: the agent that obtained a presented token (subject token, admin credential) is no
+   * longer allowed its audience.
+   */
+  | 'audience_withdrawn'
+  /**
+   * ADR 0013: a scope the request relies on (a named scope, every scope, or `sts:admin`) was
+   * withdrawn from the agent that obtained the presented token.
+   */
+  | 'scope_withdrawn';
 
 /** A typed refusal: the audit log stores `rule`, the client sees `error` and `description`. */
 export interface Refusal {
