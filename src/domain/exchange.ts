@@ -11,6 +11,7 @@ import { checkImpersonationAllowed } from './impersonation.js';
 import { tokenLifetime } from './lifetime.js';
 import { checkMayAct } from './may-act.js';
 import { accept } from './refusal.js';
+import { standingSubjectScopes } from './standing-privilege.js';
 import { checkSubjectAudience } from './subject-audience.js';
 import { checkTargetAllowed, resolveTarget } from './target.js';
 import { GRANT_TOKEN_EXCHANGE, type ExchangeInput, type IssueDecision, type Result } from './types.js';
@@ -50,6 +51,10 @@ export function evaluateExchange(input: ExchangeInput): Result<IssueDecision> {
     checkDelegationDepth({ subject, actorAgent, chainAgents, serviceMaxDepth });
   if (refusal !== null) return refusal;
 
+  // ADR 0013: the subject token confers only what the registry still grants the agent that obtained it.
+  const subjectScopes = standingSubjectScopes(subject, request.requestedScopes, chainAgents);
+  if (!subjectScopes.ok) return subjectScopes;
+
   // RFC 8693 §2.1 `audience` / `resource`, RFC 8707 §2: exactly one registered, allowed target.
   const target = resolveTarget(actorAgent, request.target);
   if (!target.ok) return target;
@@ -59,7 +64,7 @@ export function evaluateExchange(input: ExchangeInput): Result<IssueDecision> {
   // RFC 8693 §2.1 `scope`, RFC 9700 §2.3: subject ∩ actor ∩ audience, never more.
   const scopes = attenuateScopes({
     requested: request.requestedScopes,
-    subjectScopes: subject.scopes,
+    subjectScopes: subjectScopes.value,
     actorAllowed: actorAgent.allowedScopes,
     audienceAccepted: audience?.acceptedScopes ?? [],
   });

@@ -3,7 +3,7 @@
  * touched, so oversized, encrypted or malformed input fails fast (SECURITY-CASES ST-09).
  */
 import { decodeJwt, decodeProtectedHeader, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
-import { MAX_INPUT_TOKEN_LENGTH } from './constants.js';
+import { CLAIM_SCOPE, MAX_INPUT_TOKEN_LENGTH } from './constants.js';
 
 /** Why a token is not a JWT worth verifying. */
 export type CompactJwtFailure = 'too_large' | 'not_compact' | 'malformed';
@@ -32,4 +32,10 @@ export function audiencesOf(payload: JWTPayload): string[] {
   return Array.isArray(payload.aud)
     ? payload.aud.filter((aud): aud is string => typeof aud === 'string')
     : [];
+}
+
+/** RFC 9068 §2.2.3: the space-separated `scope` claim as a list; empty when absent or not a string. */
+export function scopesOf(payload: JWTPayload): string[] {
+  const scope = payload[CLAIM_SCOPE];
+  return typeof scope === 'string' ? scope.split(' ').filter(Boolean) : [];
 }

@@ -3,16 +3,18 @@
  * actor token (input-token.ts), at introspection and revocation (token-management.ts), and as an
  * admin API credential (http/admin/auth.ts). A token is ours when a current or recently retired
  * key (never a revoked one) signed it as an RFC 9068 access token of this issuer, and lineage
- * recorded its `jti`. Revocation and chain liveness are the caller's to weigh: the answer carries
- * lineage's standing and every agent holding a place in the chain.
+ * recorded its `jti`. Revocation, chain liveness and the privilege that still stands are the
+ * caller's to weigh: the answer carries lineage's standing and every agent holding a place in the
+ * chain, and `chainIsLive` and `standingPrivilege` look them up in the registry.
  */
 import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { flattenActClaim } from '../domain/act-chain.js';
 import { allAgentsEnabled, chainParticipants } from '../domain/chain-liveness.js';
+import { standingPrivilege, type StandingPrivilege } from '../domain/standing-privilege.js';
 import type { LineageStore, TokenStanding } from '../infra/lineage-store.js';
 import type { Registry } from '../infra/registry.js';
 import type { KeySet, LoadedKey } from '../infra/signing-keys.js';
-import { decodeCompactJwt, type CompactJwtFailure } from './compact-jwt.js';
+import { audiencesOf, decodeCompactJwt, scopesOf, type CompactJwtFailure } from './compact-jwt.js';
 import { ACCESS_TOKEN_TYP, CLAIM_ACT, CLAIM_CLIENT_ID, CLAIM_TXN, MAX_ACT_NESTING } from './constants.js';
 import type { OnDemandKeyRefresh } from './key-refresh.js';
 import type { AccessTokenClaims } from './mint.js';
@@ -126,6 +128,19 @@ export class OwnTokenVerifier {
   async chainIsLive(token: OwnToken): Promise<boolean> {
     const agents = await this.#deps.registry.getAgents(token.participants);
     return allAgentsEnabled(token.participants, agents);
+  }
+
+  /**
+   * ADR 0013: what of the token's `aud` and `scope` the registry still grants the agent that
+   * obtained it (`client_id`), so that a privilege change bites on the next request.
+   */
+  async standingPrivilege(token: OwnToken): Promise<StandingPrivilege> {
+    const clientId = token.payload[CLAIM_CLIENT_ID];
+    const agents = await this.#deps.registry.getAgents([clientId]);
+    return standingPrivilege(
+      { aud: audiencesOf(token.payload), scopes: scopesOf(token.payload) },
+      agents.get(clientId),
+    );
   }
 
   /** The key of `kid`, looked up again after one (rate-limited) refresh when it is not known yet. */

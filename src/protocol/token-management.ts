@@ -5,12 +5,15 @@
  *
  * An agent may see or revoke a token issued to it (`aud`), by it (`client_id`) or in whose chain
  * it holds a place. A token is active only while it is unexpired, neither it nor an ancestor is
- * revoked, and every agent in its chain is enabled. Every other answer is `{"active": false}`, the
- * same for a token that does not exist and one the caller may not see.
+ * revoked, every agent in its chain is enabled, and the agent that obtained it is still allowed its
+ * audience and at least one of its scopes; its `scope` is what that agent is still allowed (ADR
+ * 0013). Every other answer is `{"active": false}`, the same for a token that does not exist and
+ * one the caller may not see.
  */
+import { formatScopes } from '../domain/scopes.js';
 import type { LineageStore, RevokedToken } from '../infra/lineage-store.js';
 import { accessTokenType, bindingOf } from './confirmation.js';
-import { CLAIM_ACT, CLAIM_CLIENT_ID, CLAIM_SCOPE, CLAIM_TXN } from './constants.js';
+import { CLAIM_ACT, CLAIM_CLIENT_ID, CLAIM_TXN } from './constants.js';
 import type { OwnToken, OwnTokenVerifier } from './own-token.js';
 import { CLIENT_ASSERTION_ALGS, CLIENT_AUTH_METHODS } from './provider.js';
 import { epochSeconds } from './clock.js';
@@ -84,6 +87,9 @@ export class TokenManagement {
     const { payload: claims, standing } = known;
     if (standing.revoked || claims.exp <= now) return INACTIVE;
     if (!(await this.#deps.ownTokens.chainIsLive(known))) return INACTIVE;
+    // ADR 0013: a resource server that introspects learns the privilege that still stands.
+    const privilege = await this.#deps.ownTokens.standingPrivilege(known);
+    if (!privilege.audienceStands || privilege.scopes.length === 0) return INACTIVE;
     const binding = bindingOf(claims);
     const jkt = binding?.kind === 'jkt' ? binding.jkt : null;
     return {
@@ -91,7 +97,7 @@ export class TokenManagement {
       iss: claims.iss,
       sub: claims.sub,
       aud: claims.aud as string | string[],
-      scope: typeof claims[CLAIM_SCOPE] === 'string' ? (claims[CLAIM_SCOPE] as string) : '',
+      scope: formatScopes(privilege.scopes),
       client_id: claims[CLAIM_CLIENT_ID],
       ...(claims[CLAIM_ACT] !== undefined ? { act: claims[CLAIM_ACT] } : {}),
       txn: claims[CLAIM_TXN],

@@ -8,12 +8,19 @@
  *
  * No or bad credentials, or a token addressed elsewhere: 401. A valid token without `sts:admin`:
  * 403 (RFC 6750 §3.1 `insufficient_scope`).
+ *
+ * A privilege change bites on the next request (ADR 0013): the token's claims count only while
+ * the registry still grants them to the agent that obtained it. Once that agent is no longer
+ * allowed the issuer audience, the token is addressed nowhere it may go: 401. Once it is no longer
+ * allowed `sts:admin`, the token no longer holds the admin privilege: 403.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { JWTPayload } from 'jose';
+import { scopesOf } from '../../protocol/compact-jwt.js';
 import { bindingOf } from '../../protocol/confirmation.js';
-import { ADMIN_SCOPE, CLAIM_CLIENT_ID, CLAIM_SCOPE } from '../../protocol/constants.js';
-import type { OwnTokenVerifier } from '../../protocol/own-token.js';
+import { ADMIN_SCOPE, CLAIM_CLIENT_ID, CLAIM_TXN } from '../../protocol/constants.js';
+import type { RuleCode } from '../../domain/types.js';
+import type { LineageStore } from '../../infra/lineage-store.js';
+import type { OwnToken, OwnTokenVerifier } from '../../protocol/own-token.js';
 import { ProblemError } from '../problem.js';
 import { epochSeconds } from '../../protocol/clock.js';
 
@@ -30,6 +37,8 @@ export interface AdminAuthDeps {
   readonly adminToken: string;
   readonly issuer: string;
   readonly ownTokens: OwnTokenVerifier;
+  /** Where a refusal for a withdrawn privilege is audited. */
+  readonly lineage: Pick<LineageStore, 'recordRefusal'>;
 }
 
 /** RFC 6750 §2.1: `Bearer` followed by a b64token. */
@@ -43,9 +52,8 @@ function digest(value: string): Buffer {
   return createHash('sha256').update(value, 'utf8').digest();
 }
 
-function scopesOf(payload: JWTPayload): string[] {
-  const scope = payload[CLAIM_SCOPE];
-  return typeof scope === 'string' ? scope.split(' ').filter(Boolean) : [];
+function forbidden(detail: string): ProblemError {
+  return new ProblemError(403, 'forbidden', detail);
 }
 
 /** Returns the authenticator; it resolves to the caller, or throws a 401/403 ProblemError. */
@@ -54,6 +62,25 @@ export function createAdminAuthenticator(deps: AdminAuthDeps) {
 
   function isAdminToken(presented: string): boolean {
     return timingSafeEqual(digest(presented), adminTokenDigest);
+  }
+
+  /**
+   * A token of ours that claims the admin privilege its agent has since lost is worth an audit
+   * row (ADR 0013): an operator sees who still tries to use it, as for refused exchanges.
+   */
+  async function refuseWithdrawn(token: OwnToken, rule: RuleCode, problem: ProblemError): Promise<never> {
+    const { payload } = token;
+    await deps.lineage.recordRefusal({
+      decision: 'denied',
+      rule,
+      clientId: payload[CLAIM_CLIENT_ID],
+      subject: payload.sub,
+      audience: deps.issuer,
+      jti: payload.jti,
+      txn: payload[CLAIM_TXN],
+      description: `admin API: ${problem.message}`,
+    });
+    throw problem;
   }
 
   async function verifyAccessToken(token: string): Promise<AdminPrincipal> {
@@ -74,7 +101,23 @@ export function createAdminAuthenticator(deps: AdminAuthDeps) {
     // Not revoked, directly or through an ancestor, and every agent of its chain enabled (§3.4, AD-10).
     if (standing.revoked || !(await deps.ownTokens.chainIsLive(verified.value))) throw unauthorized();
     if (!scopesOf(payload).includes(ADMIN_SCOPE)) {
-      throw new ProblemError(403, 'forbidden', `the token does not carry the ${ADMIN_SCOPE} scope`);
+      throw forbidden(`the token does not carry the ${ADMIN_SCOPE} scope`);
+    }
+    // ADR 0013: and the agent that obtained it must still be allowed both, on this very request.
+    const privilege = await deps.ownTokens.standingPrivilege(verified.value);
+    if (!privilege.audienceStands) {
+      await refuseWithdrawn(
+        verified.value,
+        'audience_withdrawn',
+        unauthorized('the agent that obtained the token may no longer address the admin API'),
+      );
+    }
+    if (!privilege.scopes.includes(ADMIN_SCOPE)) {
+      await refuseWithdrawn(
+        verified.value,
+        'scope_withdrawn',
+        forbidden(`the ${ADMIN_SCOPE} scope has been withdrawn from the agent that obtained the token`),
+      );
     }
     return {
       kind: 'access_token',

@@ -25,11 +25,12 @@ declare module 'fastify' {
 }
 
 export async function adminRoutes(app: FastifyInstance): Promise<void> {
-  const { config, database, registry, ownTokens } = app.sts;
+  const { config, database, registry, ownTokens, lineage } = app.sts;
   const authenticate = createAdminAuthenticator({
     adminToken: config.adminToken,
     issuer: config.issuer,
     ownTokens,
+    lineage,
   });
   const options: AdminRouteOptions = {
     store: new RegistryAdminStore(database.prisma, () => registry.invalidate()),

@@ -95,6 +95,25 @@ export async function clientCredentials(
   return toResponse(response);
 }
 
+/**
+ * Registers an agent that may obtain admin tokens: the issuer among its audiences and `sts:admin`
+ * among its scopes (CONTRACT §4), plus whatever `extra` adds. Answers the 201 with its secret.
+ */
+export async function registerOperator(
+  server: TestServer,
+  id: string,
+  extra: { allowedScopes?: string[]; allowedAudiences?: string[] } = {},
+): Promise<ApiResponse> {
+  const created = await adminApi(server).post('/admin/agents', {
+    id,
+    name: id,
+    allowedScopes: ['sts:admin', ...(extra.allowedScopes ?? [])],
+    allowedAudiences: [server.config.issuer, ...(extra.allowedAudiences ?? [])],
+  });
+  expect(created.status, created.text).toBe(201);
+  return created;
+}
+
 export function path(collection: string, id: string, action?: string): string {
   return `/admin/${collection}/${encodeURIComponent(id)}${action ? `/${action}` : ''}`;
 }

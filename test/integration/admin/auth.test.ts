@@ -11,6 +11,7 @@ import {
   expectProblem,
   mintServiceToken,
   path,
+  registerOperator,
   uniqueId,
   type AdminApi,
 } from './admin-client.js';
@@ -173,7 +174,7 @@ describe('access tokens of this service', () => {
 
   it('answers 401 once the agent that holds the token is disabled', async () => {
     const holder = uniqueId('holder');
-    expect((await admin.post('/admin/agents', { id: holder, name: 'holder' })).status).toBe(201);
+    await registerOperator(server, holder);
     const { token } = await mintServiceToken(server, {
       clientId: holder,
       aud: server.config.issuer,

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { adminApi, mintServiceToken, uniqueId } from '../admin/admin-client.js';
+import { adminApi, mintServiceToken, registerOperator, uniqueId } from '../admin/admin-client.js';
 import { isActive } from '../introspection-revocation/helpers.js';
 import { kidOf, registerChain, rotate, type Chain } from './helpers.js';
 
@@ -21,8 +21,7 @@ describe.runIf(process.env.DATABASE_URL)('a key activated on another instance', 
     first = await startTestServer({ env: { KEY_ROTATION_DELAY_SECONDS: '0' } });
     chain = await registerChain(first);
     operator = uniqueId('operator');
-    const created = await adminApi(first).post('/admin/agents', { id: operator, name: 'operator' });
-    expect(created.status, created.text).toBe(201);
+    await registerOperator(first, operator);
   });
 
   afterAll(async () => {
