@@ -141,7 +141,7 @@ export async function tokenManagementRoutes(app: FastifyInstance): Promise<void>
       schema: {
         summary: 'Introspect a token (RFC 7662)',
         description:
-          'Client-authenticated like the token endpoint; form body with token (and an ignored token_type_hint). Answers {"active": false} unless the token is one of this service\'s, unexpired, not revoked (nor any ancestor), its chain holds no disabled or deleted agent, and it was issued to, by, or through the calling agent.',
+          'Client-authenticated like the token endpoint; form body with token (and an ignored token_type_hint). Answers {"active": false} unless the token is one of this service\'s, unexpired, not revoked (nor any ancestor), its chain holds no disabled or deleted agent, the agent that obtained it is still allowed its audience and one of its scopes (scope answers what it is still allowed), and it was issued to, by, or through the calling agent.',
       },
     },
     async (request) => {
