@@ -277,3 +277,25 @@ describe('introspection and revocation after a privilege change', () => {
     expect(revoked).toBe(0);
   });
 });
+
+describe.skipIf(!process.env.DATABASE_URL)('on another instance of the same database', () => {
+  const REGISTRY_CACHE_TTL_MS = 1_000; // ADR 0004
+
+  it('refuses the admin token once the registry cache has expired there', async () => {
+    const second = await startTestServer({
+      keepData: true,
+      env: { ISSUER: server.config.issuer, ADMIN_TOKEN: server.adminToken },
+    });
+    try {
+      const atSecond = { ...second, baseUrl: `http://127.0.0.1:${second.config.port}` };
+      const { ops, token } = await opsAgentWithAdminToken('ops-elsewhere');
+      expect((await adminApi(atSecond, token).get(path('agents', ops.id))).status).toBe(200);
+
+      expect((await admin.patch(path('agents', ops.id), { allowedScopes: ['read'] })).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, REGISTRY_CACHE_TTL_MS + 100));
+      expectProblem(await adminApi(atSecond, token).get(path('agents', ops.id)), 403, 'forbidden');
+    } finally {
+      await second.close();
+    }
+  });
+});
