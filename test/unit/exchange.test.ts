@@ -157,6 +157,21 @@ describe('evaluateExchange: refusals, each with its rule and OAuth error', () =>
       error: 'invalid_request',
     },
     {
+      name: 'refuses a subject token whose agent may no longer address the actor (ADR 0013)',
+      input: { chainAgents: chainMap(agent('agent-a', { allowedAudiences: ['agent-c'] })) },
+      rule: 'audience_withdrawn',
+      error: 'invalid_request',
+    },
+    {
+      name: 'refuses a scope withdrawn from the agent that obtained the subject token (ADR 0013)',
+      input: {
+        request: exchangeRequest({ requestedScopes: ['calendar.write'] }),
+        chainAgents: chainMap(agent('agent-a', { allowedScopes: ['calendar.read'] })),
+      },
+      rule: 'scope_withdrawn',
+      error: 'invalid_scope',
+    },
+    {
       name: 'refuses a revoked actor token',
       input: { actorToken: actorToken('agent-b', { revoked: true }) },
       rule: 'actor_token_invalid',
@@ -408,5 +423,38 @@ describe('evaluateExchange: a 10,000-deep act chain', () => {
     );
     expect(performance.now() - started).toBeLessThan(500);
     expectRefusal(result, 'delegation_too_deep', 'invalid_request');
+  });
+});
+
+describe('evaluateExchange: a privilege withdrawn after the subject token was issued (ADR 0013)', () => {
+  it.each<{ name: string; requested: string[] | null; obtainerScopes: string[]; want: string[] }>([
+    {
+      name: 'grants what the agent that obtained it still holds when no scope is asked',
+      requested: null,
+      obtainerScopes: ['calendar.read'],
+      want: ['calendar.read'],
+    },
+    {
+      name: 'grants a standing scope that is asked for',
+      requested: ['calendar.read'],
+      obtainerScopes: ['calendar.read', 'mail.read'],
+      want: ['calendar.read'],
+    },
+    {
+      name: 'grants everything while nothing was withdrawn',
+      requested: null,
+      obtainerScopes: ['calendar.read', 'calendar.write'],
+      want: ['calendar.read', 'calendar.write'],
+    },
+  ])('$name', ({ requested, obtainerScopes, want }) => {
+    const decision = expectAccepted(
+      evaluateExchange(
+        exchangeInput({
+          request: exchangeRequest({ requestedScopes: requested }),
+          chainAgents: chainMap(agent('agent-a', { allowedScopes: obtainerScopes })),
+        }),
+      ),
+    );
+    expect(decision.scopes).toEqual(want);
   });
 });
