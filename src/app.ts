@@ -25,7 +25,7 @@ import { MemoryRateCounter, RedisRateCounter, type RateCounter } from './infra/r
 import { Registry } from './infra/registry.js';
 import { claimDpopProof, purgeExpiredRecords } from './infra/replay-store.js';
 import { SigningKeyRing, type KeySet } from './infra/signing-keys.js';
-import { DpopProofVerifier } from './protocol/dpop-proof.js';
+import { DpopProofVerifier, dpopNonceSecret } from './protocol/dpop-proof.js';
 import { OAuthEngine } from './protocol/engine.js';
 import { createGrantHandlers } from './protocol/grants.js';
 import { InputTokenVerifier } from './protocol/input-token.js';
@@ -196,6 +196,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     rateCounter,
     dpopProofs: new DpopProofVerifier({
       claimProof: (jkt, jti, expiresAt) => claimDpopProof(database.prisma, jkt, jti, expiresAt),
+      requireNonce: config.requireDpopNonce,
     }),
     logError: (error, message) => app.log.error({ err: error }, message),
   });
@@ -208,6 +209,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
       adapter: Adapter,
       grants,
       jwksFetch,
+      dpopNonceSecret: config.requireDpopNonce ? dpopNonceSecret(config.keyEncryptionKey) : null,
       extraMetadata: { ...tokenTypeMetadata(), ...tokenManagementMetadata(config.issuer) },
       middleware: [tokenEndpointMetrics(metrics), tokenEndpointHooks(lineage, app.log)],
     });

@@ -43,6 +43,12 @@ export interface Config {
    * servers' JWKS caches hold it first (RFC 9700 §2.6). 0 signs with it at once.
    */
   readonly keyRotationDelaySeconds: number;
+  /**
+   * RFC 9449 §8 server nonces (`DPOP_NONCE=required`): every DPoP proof at the token endpoint must
+   * carry a current nonce of this service, else `use_dpop_nonce` with a fresh one in `DPoP-Nonce`.
+   * Nonces are derived from `keyEncryptionKey` (ADR 0012), so every instance accepts them.
+   */
+  readonly requireDpopNonce: boolean;
   /** Notes about insecure development defaults, printed once, loudly, at start-up. */
   readonly warnings: readonly string[];
 }
@@ -70,6 +76,13 @@ function boolean(env: Env, name: string): boolean {
   if (raw === undefined || raw === '' || raw === 'false' || raw === '0') return false;
   if (raw === 'true' || raw === '1') return true;
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+/** `DPOP_NONCE`: unset (no server nonces) or `required`. */
+function dpopNonce(raw: string | undefined): boolean {
+  if (raw === undefined || raw === '') return false;
+  if (raw === 'required') return true;
+  throw new ConfigError(`DPOP_NONCE must be "required" or unset, got "${raw}"`);
 }
 
 function url(name: string, raw: string, protocols: readonly string[]): string {
@@ -203,6 +216,7 @@ export function loadConfig(env: Env = process.env): Config {
     allowLoopbackHttpJwks,
     trustProxy: boolean(env, 'TRUST_PROXY'),
     keyRotationDelaySeconds: integer(env, 'KEY_ROTATION_DELAY_SECONDS', 300, 0, 7 * 24 * 3600),
+    requireDpopNonce: dpopNonce(env.DPOP_NONCE),
     warnings: Object.freeze(warnings),
   });
 }

@@ -34,6 +34,8 @@ export const RULE_ERRORS: Readonly<Record<RuleCode, OAuthErrorCode | null>> = Ob
   dpop_proof_invalid: 'invalid_dpop_proof',
   dpop_proof_replayed: 'invalid_dpop_proof',
   dpop_proof_missing: 'invalid_dpop_proof',
+  dpop_nonce_missing: 'use_dpop_nonce',
+  dpop_nonce_invalid: 'use_dpop_nonce',
   subject_token_binding_mismatch: 'invalid_request',
   actor_token_binding_mismatch: 'invalid_request',
   audience_withdrawn: 'invalid_request',

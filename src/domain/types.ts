@@ -11,7 +11,9 @@ export type OAuthErrorCode =
   | 'invalid_target'
   | 'invalid_scope'
   /** RFC 9449 §5: a DPoP proof is invalid, or missing where one is required. */
-  | 'invalid_dpop_proof';
+  | 'invalid_dpop_proof'
+  /** RFC 9449 §8: the DPoP proof must carry the server's current nonce. */
+  | 'use_dpop_nonce';
 
 /**
  * Stable names of the rules that decide a token request. The audit log stores these; never
@@ -50,6 +52,10 @@ export type RuleCode =
   | 'dpop_proof_replayed'
   /** RFC 9449 §5.2: an agent registered for DPoP-bound tokens sent no proof. */
   | 'dpop_proof_missing'
+  /** RFC 9449 §8: server nonces are required and the DPoP proof carries none. */
+  | 'dpop_nonce_missing'
+  /** RFC 9449 §8: the DPoP proof's nonce is not one this service issued, or has expired. */
+  | 'dpop_nonce_invalid'
   /** RFC 9449 §6: the subject token is bound to a key the request does not prove. */
   | 'subject_token_binding_mismatch'
   /** RFC 9449 §6: the actor token is bound to a key the request does not prove. */

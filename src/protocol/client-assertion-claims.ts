@@ -1,24 +1,43 @@
 /**
  * The RFC 7523 §3 checks on a `private_key_jwt` client assertion that go beyond its signature, as
- * one pure function: the token endpoint runs it through oidc-provider's
+ * updated by RFC 10070, as one pure function: the token endpoint runs it through oidc-provider's
  * `assertJwtClientAuthClaimsAndHeader`, the introspection and revocation endpoints call it
- * directly (client-authentication.ts), so both accept exactly the same assertions (CA-08, CA-10,
- * RL-05).
+ * directly (client-authentication.ts), so every endpoint accepts exactly the same assertions
+ * (CA-08, CA-10, RL-05).
  */
 
 /** RFC 7523 §3 / SECURITY-CASES CA-08: a client assertion lives at most five minutes. */
 export const MAX_ASSERTION_LIFETIME_SECONDS = 300;
-/** `typ` values that mark another kind of JWT, never a client assertion (CA-10, RFC 8725 §3.11). */
-const ACCEPTED_ASSERTION_TYPES = new Set([undefined, 'jwt', 'client-authentication+jwt']);
+/** RFC 10070 §4: the explicit type of a client authentication JWT. */
+export const CLIENT_ASSERTION_JWT_TYPE = 'client-authentication+jwt';
+/**
+ * `typ` values accepted on a client assertion, as media types without `application/`, lower case
+ * (RFC 7515 §4.1.9): the explicit type, the generic `JWT`, or none, since RFC 10070 §4 advises
+ * servers not to refuse untyped assertions. Any other value marks another kind of JWT (a DPoP
+ * proof, an access token, a request object...), never a client assertion (CA-10, RFC 8725 §3.11).
+ */
+const ACCEPTED_ASSERTION_TYPES = new Set([undefined, 'jwt', CLIENT_ASSERTION_JWT_TYPE]);
 
 export interface AssertionCheckContext {
   /** The client the assertion must name as `iss` and `sub`. */
   readonly clientId: string;
-  /** CONTRACT §3: the assertion's audience is the issuer. */
+  /** RFC 10070 §4: the assertion's sole audience is the issuer identifier. */
   readonly issuer: string;
   /** Seconds since the epoch. */
   readonly now: number;
   readonly clockToleranceSeconds: number;
+}
+
+/**
+ * RFC 10070 §4: `aud` holds the issuer identifier as its sole value, by simple string comparison
+ * (RFC 3986 §6.2.1): the string itself, or an array holding only it (RFC 7519 §4.1.3 allows
+ * both). Anything else is refused, the token endpoint URL included, alone or beside the issuer:
+ * an assertion addressed to an endpoint URL could have been obtained by another server that
+ * published that URL in its metadata (audience injection).
+ */
+function isAddressedToIssuer(aud: unknown, issuer: string): boolean {
+  if (Array.isArray(aud)) return aud.length === 1 && aud[0] === issuer;
+  return aud === issuer;
 }
 
 /**
@@ -37,8 +56,9 @@ export function clientAssertionProblem(
   // RFC 7523 §3: iss and sub both name the client; exp and a one-time jti are required.
   if (claims.iss !== context.clientId) return 'client assertion iss must be the client_id';
   if (claims.sub !== context.clientId) return 'client assertion sub must be the client_id';
-  const audiences = Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-  if (!audiences.includes(context.issuer)) return 'client assertion aud must be the issuer';
+  if (!isAddressedToIssuer(claims.aud, context.issuer)) {
+    return 'client assertion aud must be the issuer identifier as its sole value';
+  }
   if (typeof claims.exp !== 'number') return 'client assertion exp is required';
   if (typeof claims.jti !== 'string' || claims.jti === '') return 'client assertion jti is required';
   const issuedAt = typeof claims.iat === 'number' ? claims.iat : now;

@@ -71,6 +71,8 @@ function providerError(refusal: Refusal): Error {
       return new errors.InvalidRequest(refusal.description);
     case 'invalid_dpop_proof':
       return new errors.InvalidDpopProof(refusal.description);
+    case 'use_dpop_nonce':
+      return new errors.UseDpopNonce(refusal.description);
   }
 }
 

@@ -36,6 +36,11 @@ export interface ProviderOptions {
   readonly grants: ReturnType<typeof createGrantHandlers>;
   /** Agents' `jwks_uri` (private_key_jwt) is fetched through the guarded JWKS fetch (AD-06). */
   readonly jwksFetch: JwksFetch;
+  /**
+   * RFC 9449 §8: the secret of the server nonces every DPoP proof must then carry (ADR 0012); null
+   * when nonces are off.
+   */
+  readonly dpopNonceSecret: Buffer | null;
   /** Extra discovery metadata (endpoints served outside the provider). */
   readonly extraMetadata: Readonly<Record<string, unknown>>;
   /** Koa middleware wrapped around every provider request (audit of early refusals, headers). */
@@ -102,8 +107,10 @@ export function createProvider(options: ProviderOptions): Provider {
       registration: { enabled: false },
       pushedAuthorizationRequests: { enabled: false },
       // RFC 9449: proofs are checked by protocol/dpop-proof.ts with oidc-provider's validation.
-      // No nonceSecret: server nonces (§8) are not used.
-      dPoP: { enabled: true },
+      // Server nonces (§8), when on, are required of every proof; without a secret, none is used.
+      dPoP: options.dpopNonceSecret
+        ? { enabled: true, nonceSecret: options.dpopNonceSecret, requireNonce: () => true }
+        : { enabled: true },
     },
     responseTypes: ['none'],
     scopes: [],

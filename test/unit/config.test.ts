@@ -25,6 +25,7 @@ describe('loadConfig', () => {
       clockToleranceSeconds: 15,
       allowLoopbackHttpJwks: false,
       keyRotationDelaySeconds: 300,
+      requireDpopNonce: false,
     });
     expect(config.keyEncryptionKey).toHaveLength(32);
     expect(Object.isFrozen(config)).toBe(true);
@@ -58,6 +59,7 @@ describe('loadConfig', () => {
       { KEY_ROTATION_DELAY_SECONDS: '604801' },
       /KEY_ROTATION_DELAY_SECONDS must be between/,
     ],
+    ['a DPOP_NONCE other than required', { DPOP_NONCE: 'true' }, /DPOP_NONCE must be "required" or unset/],
   ])('refuses %s with a one-line reason', (_name, overrides, reason) => {
     const attempt = () => loadConfig({ ...valid, ...overrides });
     expect(attempt).toThrow(ConfigError);
@@ -67,6 +69,11 @@ describe('loadConfig', () => {
     } catch (error) {
       expect((error as Error).message).not.toMatch(/\n/);
     }
+  });
+
+  it('requires DPoP server nonces with DPOP_NONCE=required', () => {
+    expect(loadConfig({ ...valid, DPOP_NONCE: 'required' }).requireDpopNonce).toBe(true);
+    expect(loadConfig({ ...valid, DPOP_NONCE: '' }).requireDpopNonce).toBe(false);
   });
 
   it('accepts a KEY_ROTATION_DELAY_SECONDS of 0: a rotated key signs at once', () => {

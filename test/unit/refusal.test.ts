@@ -46,6 +46,8 @@ describe('RULE_ERRORS', () => {
     { rule: 'target_not_allowed', error: 'invalid_target' },
     { rule: 'scope_escalation', error: 'invalid_scope' },
     { rule: 'unavailable', error: null },
+    { rule: 'dpop_nonce_missing', error: 'use_dpop_nonce' },
+    { rule: 'dpop_nonce_invalid', error: 'use_dpop_nonce' },
   ])('maps $rule to $error', ({ rule, error }) => {
     expect(RULE_ERRORS[rule]).toBe(error);
   });
