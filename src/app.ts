@@ -11,7 +11,7 @@ import middie from '@fastify/middie';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
-import type { Config } from './config.js';
+import type { Config, TrustProxy } from './config.js';
 import { adminRoutes } from './http/admin/index.js';
 import { registerDocs } from './http/docs.js';
 import { healthRoutes } from './http/health.js';
@@ -103,6 +103,23 @@ function pinToIssuer(req: IncomingMessage, issuer: URL): void {
   delete req.headers.forwarded;
 }
 
+/**
+ * fastify's `trustProxy` for TRUST_PROXY (CONTRACT §1). A hop count trusts the socket peer and the
+ * hops it names, up to that many; fastify's own number form trusts nothing, and `true` would take
+ * the leftmost X-Forwarded-For value, which the client writes. The client address (`request.ip`)
+ * is then the one the nearest untrusted hop presented.
+ */
+function trustedProxies(trust: TrustProxy): false | string[] | ((address: string, hop: number) => boolean) {
+  switch (trust.kind) {
+    case 'none':
+      return false;
+    case 'hops':
+      return (_address, hop) => hop < trust.hops;
+    case 'addresses':
+      return [...trust.addresses];
+  }
+}
+
 export async function buildApp(config: Config, database: Database): Promise<FastifyInstance> {
   const issuerOrigin = new URL(config.issuer);
   const app = Fastify({
@@ -113,10 +130,11 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
       serializers: {
         // A client that puts a token or secret in a query string (GET /token?client_secret=…)
         // must not get it into the logs: only the path is logged.
-        req: (request: { method: string; url: string; socket?: { remoteAddress?: string } }) => ({
+        // The client address as TRUST_PROXY defines it, the one the rate limits count by.
+        req: (request: { method: string; url: string; ip?: string }) => ({
           method: request.method,
           path: request.url.split('?')[0],
-          remoteAddress: request.socket?.remoteAddress,
+          remoteAddress: request.ip,
         }),
       },
     },
@@ -125,9 +143,9 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     requestTimeout: REQUEST_TIMEOUT_MS,
     // Unique across instances, so a log line or an admin event names one request anywhere.
     genReqId: () => randomUUID(),
-    // Only behind a proxy that sets X-Forwarded-For is the client address taken from it
-    // (rate limits are per address).
-    trustProxy: config.trustProxy,
+    // Only behind trusted proxies is the client address taken from X-Forwarded-For (rate limits
+    // are per address).
+    trustProxy: trustedProxies(config.trustProxy),
   });
 
   const redis = config.redisUrl
