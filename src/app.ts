@@ -58,7 +58,14 @@ const KEY_REFRESH_INTERVAL_MS = 10_000;
 const UNKNOWN_KID_REFRESH_INTERVAL_MS = 5_000;
 /** Token and admin request bodies are small; anything larger is refused with 413 (RL-01). */
 const BODY_LIMIT_BYTES = 64 * 1024;
-const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * Node enforces its request and header timeouts only when it sweeps its connections, every 30 s
+ * by default: a client could hold a connection three times longer than allowed. Sweeping a tenth
+ * of the timeout (at most every second) cuts it off close to the configured time.
+ */
+function connectionsCheckingInterval(requestTimeoutMs: number): number {
+  return Math.min(1000, Math.max(10, Math.floor(requestTimeoutMs / 10)));
+}
 const REPLAY_PURGE_INTERVAL_MS = 5 * 60_000;
 
 const DISCOVERY_PATHS = new Set([
@@ -139,8 +146,13 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
       },
     },
     bodyLimit: BODY_LIMIT_BYTES,
-    // A body that trickles in slower than this is cut off with 408 (SECURITY-CASES RL-06).
-    requestTimeout: REQUEST_TIMEOUT_MS,
+    // Headers or a body that trickle in slower than this are cut off with 408 (SECURITY-CASES
+    // RL-06: slowloris, slow-drip bodies), promptly.
+    requestTimeout: config.requestTimeoutMs,
+    http: {
+      headersTimeout: config.requestTimeoutMs,
+      connectionsCheckingInterval: connectionsCheckingInterval(config.requestTimeoutMs),
+    },
     // Unique across instances, so a log line or an admin event names one request anywhere.
     genReqId: () => randomUUID(),
     // Only behind trusted proxies is the client address taken from X-Forwarded-For (rate limits
@@ -231,6 +243,9 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     });
     provider.on('grant.error', onGrantError);
     provider.on('server_error', (_ctx, error) => app.log.error({ err: error }, 'oauth server error'));
+    // A connection that fails mid-request (a client gone, a slow one cut off: RL-06) reaches Koa's
+    // own handler, which would print to stderr; it belongs in the structured log.
+    provider.app.on('error', (error: unknown) => app.log.warn({ err: error }, 'oauth connection error'));
     return provider;
   }, keys());
   // Keys are fixed when a provider is built: every change of the key set builds a new one.

@@ -44,6 +44,11 @@ export interface Config {
    */
   readonly trustProxy: TrustProxy;
   /**
+   * Time for a whole request, headers and body, to arrive; a slower one is cut off with 408
+   * (SECURITY-CASES RL-06: slow-drip bodies, slowloris headers).
+   */
+  readonly requestTimeoutMs: number;
+  /**
    * How long a rotated-in signing key is published in the JWKS before it signs, so resource
    * servers' JWKS caches hold it first (RFC 9700 §2.6). 0 signs with it at once.
    */
@@ -249,6 +254,7 @@ export function loadConfig(env: Env = process.env): Config {
     clockToleranceSeconds: integer(env, 'CLOCK_TOLERANCE_SECONDS', 15, 0, 300),
     allowLoopbackHttpJwks,
     trustProxy: trustProxy(env.TRUST_PROXY),
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 10_000, 100, 300_000),
     keyRotationDelaySeconds: integer(env, 'KEY_ROTATION_DELAY_SECONDS', 300, 0, 7 * 24 * 3600),
     warnings: Object.freeze(warnings),
   });

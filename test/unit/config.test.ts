@@ -138,3 +138,18 @@ describe('TRUST_PROXY', () => {
     expect(attempt).toThrow(/^[^\n]*$/);
   });
 });
+
+describe('REQUEST_TIMEOUT_MS', () => {
+  it('defaults to 10 s and reads milliseconds', () => {
+    expect(loadConfig(valid).requestTimeoutMs).toBe(10_000);
+    expect(loadConfig({ ...valid, REQUEST_TIMEOUT_MS: '2500' }).requestTimeoutMs).toBe(2500);
+  });
+
+  it.each([
+    ['below 100 ms', '99', /REQUEST_TIMEOUT_MS must be between 100 and 300000/],
+    ['over 5 minutes', '300001', /REQUEST_TIMEOUT_MS must be between 100 and 300000/],
+    ['a duration with a unit', '10s', /REQUEST_TIMEOUT_MS must be a whole number/],
+  ])('refuses a value %s', (_name, raw, reason) => {
+    expect(() => loadConfig({ ...valid, REQUEST_TIMEOUT_MS: raw })).toThrow(reason);
+  });
+});
