@@ -11,7 +11,7 @@ import middie from '@fastify/middie';
 import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
-import type { Config } from './config.js';
+import type { Config, TrustProxy } from './config.js';
 import { adminRoutes } from './http/admin/index.js';
 import { registerDocs } from './http/docs.js';
 import { healthRoutes } from './http/health.js';
@@ -58,7 +58,14 @@ const KEY_REFRESH_INTERVAL_MS = 10_000;
 const UNKNOWN_KID_REFRESH_INTERVAL_MS = 5_000;
 /** Token and admin request bodies are small; anything larger is refused with 413 (RL-01). */
 const BODY_LIMIT_BYTES = 64 * 1024;
-const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * Node enforces its request and header timeouts only when it sweeps its connections, every 30 s
+ * by default: a client could hold a connection three times longer than allowed. Sweeping a tenth
+ * of the timeout (at most every second) cuts it off close to the configured time.
+ */
+function connectionsCheckingInterval(requestTimeoutMs: number): number {
+  return Math.min(1000, Math.max(10, Math.floor(requestTimeoutMs / 10)));
+}
 const REPLAY_PURGE_INTERVAL_MS = 5 * 60_000;
 
 const DISCOVERY_PATHS = new Set([
@@ -103,6 +110,23 @@ function pinToIssuer(req: IncomingMessage, issuer: URL): void {
   delete req.headers.forwarded;
 }
 
+/**
+ * fastify's `trustProxy` for TRUST_PROXY (CONTRACT §1). A hop count trusts the socket peer and the
+ * hops it names, up to that many; fastify's own number form trusts nothing, and `true` would take
+ * the leftmost X-Forwarded-For value, which the client writes. The client address (`request.ip`)
+ * is then the one the nearest untrusted hop presented.
+ */
+function trustedProxies(trust: TrustProxy): false | string[] | ((address: string, hop: number) => boolean) {
+  switch (trust.kind) {
+    case 'none':
+      return false;
+    case 'hops':
+      return (_address, hop) => hop < trust.hops;
+    case 'addresses':
+      return [...trust.addresses];
+  }
+}
+
 export async function buildApp(config: Config, database: Database): Promise<FastifyInstance> {
   const issuerOrigin = new URL(config.issuer);
   const app = Fastify({
@@ -113,21 +137,27 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
       serializers: {
         // A client that puts a token or secret in a query string (GET /token?client_secret=…)
         // must not get it into the logs: only the path is logged.
-        req: (request: { method: string; url: string; socket?: { remoteAddress?: string } }) => ({
+        // The client address as TRUST_PROXY defines it, the one the rate limits count by.
+        req: (request: { method: string; url: string; ip?: string }) => ({
           method: request.method,
           path: request.url.split('?')[0],
-          remoteAddress: request.socket?.remoteAddress,
+          remoteAddress: request.ip,
         }),
       },
     },
     bodyLimit: BODY_LIMIT_BYTES,
-    // A body that trickles in slower than this is cut off with 408 (SECURITY-CASES RL-06).
-    requestTimeout: REQUEST_TIMEOUT_MS,
+    // Headers or a body that trickle in slower than this are cut off with 408 (SECURITY-CASES
+    // RL-06: slowloris, slow-drip bodies), promptly.
+    requestTimeout: config.requestTimeoutMs,
+    http: {
+      headersTimeout: config.requestTimeoutMs,
+      connectionsCheckingInterval: connectionsCheckingInterval(config.requestTimeoutMs),
+    },
     // Unique across instances, so a log line or an admin event names one request anywhere.
     genReqId: () => randomUUID(),
-    // Only behind a proxy that sets X-Forwarded-For is the client address taken from it
-    // (rate limits are per address).
-    trustProxy: config.trustProxy,
+    // Only behind trusted proxies is the client address taken from X-Forwarded-For (rate limits
+    // are per address).
+    trustProxy: trustedProxies(config.trustProxy),
   });
 
   const redis = config.redisUrl
@@ -215,6 +245,9 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     });
     provider.on('grant.error', onGrantError);
     provider.on('server_error', (_ctx, error) => app.log.error({ err: error }, 'oauth server error'));
+    // A connection that fails mid-request (a client gone, a slow one cut off: RL-06) reaches Koa's
+    // own handler, which would print to stderr; it belongs in the structured log.
+    provider.app.on('error', (error: unknown) => app.log.warn({ err: error }, 'oauth connection error'));
     return provider;
   }, keys());
   // Keys are fixed when a provider is built: every change of the key set builds a new one.

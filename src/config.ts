@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 
 export interface Config {
@@ -36,8 +37,17 @@ export interface Config {
    * to. Never in production: a JWKS fetched over plain HTTP can be substituted.
    */
   readonly allowLoopbackHttpJwks: boolean;
-  /** Behind a reverse proxy: take the client address from X-Forwarded-For (rate limits, logs). */
-  readonly trustProxy: boolean;
+  /**
+   * Which proxies' X-Forwarded-For to believe (rate limits, logs): none, the nearest `hops`
+   * proxies, or the proxies at these addresses/CIDRs. The client address is the one the nearest
+   * untrusted hop presented, never a value the client chose (CONTRACT §1).
+   */
+  readonly trustProxy: TrustProxy;
+  /**
+   * Time for a whole request, headers and body, to arrive; a slower one is cut off with 408
+   * (SECURITY-CASES RL-06: slow-drip bodies, slowloris headers).
+   */
+  readonly requestTimeoutMs: number;
   /**
    * How long a rotated-in signing key is published in the JWKS before it signs, so resource
    * servers' JWKS caches hold it first (RFC 9700 §2.6). 0 signs with it at once.
@@ -52,6 +62,11 @@ export interface Config {
   /** Notes about insecure development defaults, printed once, loudly, at start-up. */
   readonly warnings: readonly string[];
 }
+
+export type TrustProxy =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'hops'; readonly hops: number }
+  | { readonly kind: 'addresses'; readonly addresses: readonly string[] };
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -106,6 +121,43 @@ function redisKeyPrefix(raw: string | undefined): string {
     );
   }
   return prefix;
+}
+
+/** One proxy address, or a CIDR with a prefix length that fits its family. */
+function isAddressOrCidr(value: string): boolean {
+  const [address = '', prefix, ...rest] = value.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
+/**
+ * TRUST_PROXY: unset, `false` or `0` trusts no proxy; a whole number trusts that many hops in
+ * front of the service; a comma-separated list trusts proxies at those addresses/CIDRs. `true`
+ * (every hop, so the leftmost value, which the client writes) is refused.
+ */
+function trustProxy(raw: string | undefined): TrustProxy {
+  const value = (raw ?? '').trim();
+  if (value === '' || value === 'false' || value === '0') return Object.freeze({ kind: 'none' });
+  if (value === 'true') {
+    throw new ConfigError(
+      'TRUST_PROXY=true would take the client address from a value the client writes; give the number of proxies in front of the service (e.g. 1) or their addresses/CIDRs (e.g. 10.0.0.0/8,127.0.0.1)',
+    );
+  }
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    if (hops > 32) throw new ConfigError(`TRUST_PROXY must be a hop count between 1 and 32, got ${value}`);
+    return Object.freeze({ kind: 'hops', hops });
+  }
+  const addresses = value.split(',').map((entry) => entry.trim());
+  const bad = addresses.find((entry) => !isAddressOrCidr(entry));
+  if (bad !== undefined) {
+    throw new ConfigError(
+      `TRUST_PROXY must be a hop count or a comma-separated list of IP addresses/CIDRs, got "${bad}"`,
+    );
+  }
+  return Object.freeze({ kind: 'addresses', addresses: Object.freeze(addresses) });
 }
 
 /** Accepts 32 bytes as 64 hex characters or as base64/base64url. */
@@ -214,7 +266,8 @@ export function loadConfig(env: Env = process.env): Config {
     maxDelegationDepth: integer(env, 'MAX_DELEGATION_DEPTH', 8, 1, 32),
     clockToleranceSeconds: integer(env, 'CLOCK_TOLERANCE_SECONDS', 15, 0, 300),
     allowLoopbackHttpJwks,
-    trustProxy: boolean(env, 'TRUST_PROXY'),
+    trustProxy: trustProxy(env.TRUST_PROXY),
+    requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 10_000, 100, 300_000),
     keyRotationDelaySeconds: integer(env, 'KEY_ROTATION_DELAY_SECONDS', 300, 0, 7 * 24 * 3600),
     requireDpopNonce: dpopNonce(env.DPOP_NONCE),
     warnings: Object.freeze(warnings),

@@ -28,6 +28,36 @@ export const CLIENT_ASSERTION_ALGS = ['ES256', 'ES384', 'PS256', 'PS384', 'RS256
 /** RFC 9449 §5.1 `dpop_signing_alg_values_supported`: asymmetric only, never `none` or HMAC. */
 export const DPOP_PROOF_ALGS = ['ES256', 'PS256', 'EdDSA', 'Ed25519'] as const;
 
+/**
+ * RFC 8414 §2: the metadata advertises exactly what is served. Of what oidc-provider emits, these
+ * members describe this server; the rest (`authorization_endpoint`, `response_types_supported`,
+ * `response_modes_supported`, `scopes_supported`, `id_token_*`, `claims_*`, PKCE, request objects)
+ * belong to flows it does not offer, and are dropped together with anything a later oidc-provider
+ * adds (ADR 0014).
+ */
+const SERVED_PROVIDER_METADATA = [
+  'issuer',
+  'token_endpoint',
+  'jwks_uri',
+  'grant_types_supported',
+  'token_endpoint_auth_methods_supported',
+  'token_endpoint_auth_signing_alg_values_supported',
+  'dpop_signing_alg_values_supported',
+] as const;
+
+type KoaMiddleware = (ctx: KoaContextWithOIDC, next: () => Promise<void>) => Promise<void>;
+
+/** Keeps only the served members (and the extra ones given) in the discovery document. */
+function servedMetadataOnly(extraMembers: readonly string[]): KoaMiddleware {
+  const served = new Set<string>([...SERVED_PROVIDER_METADATA, ...extraMembers]);
+  return async (ctx, next) => {
+    await next();
+    if (ctx.oidc?.route !== 'discovery' || ctx.status !== 200) return;
+    const metadata = ctx.body as Record<string, unknown>;
+    ctx.body = Object.fromEntries(Object.entries(metadata).filter(([member]) => served.has(member)));
+  };
+}
+
 export interface ProviderOptions {
   readonly issuer: string;
   readonly keys: KeySet;
@@ -44,7 +74,7 @@ export interface ProviderOptions {
   /** Extra discovery metadata (endpoints served outside the provider). */
   readonly extraMetadata: Readonly<Record<string, unknown>>;
   /** Koa middleware wrapped around every provider request (audit of early refusals, headers). */
-  readonly middleware: readonly ((ctx: KoaContextWithOIDC, next: () => Promise<void>) => Promise<void>)[];
+  readonly middleware: readonly KoaMiddleware[];
 }
 
 /** RFC 7523 §3 checks oidc-provider leaves to configuration (CA-08, CA-10, RL-05). */
@@ -154,6 +184,7 @@ export function createProvider(options: ProviderOptions): Provider {
     [...TOKEN_EXCHANGE_PARAMETERS],
     [...REPEATABLE_PARAMETERS],
   );
+  provider.use(servedMetadataOnly(Object.keys(options.extraMetadata)) as never);
   for (const middleware of options.middleware) provider.use(middleware as never);
   return provider;
 }

@@ -106,3 +106,57 @@ describe('loadConfig', () => {
     }
   });
 });
+
+describe('TRUST_PROXY', () => {
+  it.each([
+    ['unset', undefined, { kind: 'none' }],
+    ['false', 'false', { kind: 'none' }],
+    ['0', '0', { kind: 'none' }],
+    ['a hop count', '2', { kind: 'hops', hops: 2 }],
+    ['one address', '127.0.0.1', { kind: 'addresses', addresses: ['127.0.0.1'] }],
+    [
+      'a list of addresses and CIDRs',
+      '10.0.0.0/8, 192.168.1.7,fd00::/8,::1',
+      { kind: 'addresses', addresses: ['10.0.0.0/8', '192.168.1.7', 'fd00::/8', '::1'] },
+    ],
+  ])('reads %s', (_name, raw, expected) => {
+    const env = raw === undefined ? valid : { ...valid, TRUST_PROXY: raw };
+    expect(loadConfig(env).trustProxy).toEqual(expected);
+  });
+
+  it.each([
+    [
+      'true, which believes the leftmost value the client writes',
+      'true',
+      /number of proxies .* or their addresses/,
+    ],
+    ['a hop count over 32', '33', /between 1 and 32/],
+    ['a host name', 'proxy.internal', /IP addresses\/CIDRs, got "proxy.internal"/],
+    ['a malformed address in a list', '10.0.0.1,10.0.0.300', /got "10.0.0.300"/],
+    ['an IPv4 prefix over 32', '10.0.0.0/33', /got "10.0.0.0\/33"/],
+    ['an IPv6 prefix over 128', 'fd00::/129', /got "fd00::\/129"/],
+    ['a netmask instead of a prefix length', '10.0.0.0/255.0.0.0', /got "10.0.0.0\/255.0.0.0"/],
+    ['an empty entry', '10.0.0.1,,10.0.0.2', /got ""/],
+    ['a negative count', '-1', /got "-1"/],
+  ])('refuses %s with a one-line reason', (_name, raw, reason) => {
+    const attempt = () => loadConfig({ ...valid, TRUST_PROXY: raw });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(reason);
+    expect(attempt).toThrow(/^[^\n]*$/);
+  });
+});
+
+describe('REQUEST_TIMEOUT_MS', () => {
+  it('defaults to 10 s and reads milliseconds', () => {
+    expect(loadConfig(valid).requestTimeoutMs).toBe(10_000);
+    expect(loadConfig({ ...valid, REQUEST_TIMEOUT_MS: '2500' }).requestTimeoutMs).toBe(2500);
+  });
+
+  it.each([
+    ['below 100 ms', '99', /REQUEST_TIMEOUT_MS must be between 100 and 300000/],
+    ['over 5 minutes', '300001', /REQUEST_TIMEOUT_MS must be between 100 and 300000/],
+    ['a duration with a unit', '10s', /REQUEST_TIMEOUT_MS must be a whole number/],
+  ])('refuses a value %s', (_name, raw, reason) => {
+    expect(() => loadConfig({ ...valid, REQUEST_TIMEOUT_MS: raw })).toThrow(reason);
+  });
+});
