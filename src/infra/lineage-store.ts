@@ -170,12 +170,14 @@ export class LineageStore {
   }
 
   /**
-   * Revokes every token the agent holds a place in (its chain lists it) that has not expired
-   * before `liveAfter` and is not yet revoked, and everything derived from them.
+   * Revokes every token the agent holds that has not expired before `liveAfter` and is not yet
+   * revoked: the tokens it acted in (its chain lists it) and the tokens addressed to it (`aud`),
+   * which it could still exchange. And everything derived from them.
    */
   revokeByAgent(agentId: string, liveAfter: Date, by: Revoker): Promise<RevokedToken[]> {
     return this.#revokeSubtrees(
-      Prisma.sql`chain_agents @> ARRAY[${agentId}]::text[] AND revoked_at IS NULL AND expires_at > ${liveAfter}`,
+      Prisma.sql`(chain_agents @> ARRAY[${agentId}]::text[] OR aud = ${agentId})
+        AND revoked_at IS NULL AND expires_at > ${liveAfter}`,
       by,
     );
   }
