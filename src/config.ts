@@ -43,6 +43,13 @@ export interface Config {
    * servers' JWKS caches hold it first (RFC 9700 §2.6). 0 signs with it at once.
    */
   readonly keyRotationDelaySeconds: number;
+  /** Audit events are kept at least this many days, then dropped by day partition (ADR 0015). */
+  readonly auditRetentionDays: number;
+  /**
+   * Lineage (issued_tokens) is kept until its chain's last token has expired, plus this many days,
+   * then dropped by day partition (ADR 0015). The chain view of a dropped chain answers 404.
+   */
+  readonly lineageRetentionGraceDays: number;
   /** Notes about insecure development defaults, printed once, loudly, at start-up. */
   readonly warnings: readonly string[];
 }
@@ -203,6 +210,8 @@ export function loadConfig(env: Env = process.env): Config {
     allowLoopbackHttpJwks,
     trustProxy: boolean(env, 'TRUST_PROXY'),
     keyRotationDelaySeconds: integer(env, 'KEY_ROTATION_DELAY_SECONDS', 300, 0, 7 * 24 * 3600),
+    auditRetentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 365, 1, 36_500),
+    lineageRetentionGraceDays: integer(env, 'LINEAGE_RETENTION_GRACE_DAYS', 7, 0, 3650),
     warnings: Object.freeze(warnings),
   });
 }

@@ -94,17 +94,23 @@ export class LineageStore {
   /**
    * The lineage row and its audit event in one statement: PostgreSQL runs a statement atomically,
    * so both land or neither does, in one round trip instead of a four-step transaction (this is
-   * the hot path of every grant; see bench/).
+   * the hot path of every grant; see bench/). The row inherits its parent's `chain_started_at`
+   * (a root starts its chain), so a whole chain lives in one partition and retention drops it whole
+   * (ADR 0015); a parent not found only makes the row stay longer.
    */
   async recordIssuance(token: IssuedTokenRecord, audit: AuditRecord): Promise<void> {
     await this.#prisma.$executeRaw`
       WITH lineage AS (
         INSERT INTO issued_tokens (jti, parent_jti, txn, depth, sub, client_id, chain_agents, aud, scope,
-          grant_type, impersonation, subject_is_agent, depth_limit, root_issuer, jkt, issued_at, expires_at)
+          grant_type, impersonation, subject_is_agent, depth_limit, root_issuer, jkt, issued_at, expires_at,
+          chain_started_at)
         VALUES (${token.jti}, ${token.parentJti}, ${token.txn}, ${token.depth}, ${token.sub}, ${token.clientId},
           ${[...token.chainAgents]}::text[], ${token.aud}, ${token.scope}, ${token.grantType}, ${token.impersonation},
           ${token.subjectIsAgent}, ${token.depthLimit}::integer, ${token.rootIssuer}::text, ${token.jkt}::text,
-          ${token.issuedAt}, ${token.expiresAt})
+          ${token.issuedAt}, ${token.expiresAt},
+          COALESCE(
+            (SELECT chain_started_at FROM issued_tokens WHERE jti = ${token.parentJti}::text LIMIT 1),
+            ${token.issuedAt}::timestamptz))
       )
       INSERT INTO audit_events (decision, rule, grant_type, client_id, subject, audience, requested_scope,
         granted_scope, jti, parent_jti, txn, impersonation, description)
