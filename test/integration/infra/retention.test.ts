@@ -133,16 +133,25 @@ describe('the retention job', () => {
     expect(again).toMatchObject({ created: [], dropped: [], droppedFromDefault: {}, failures: [] });
   });
 
-  it('lets one of several rounds at once do each step, and none fails', async () => {
+  it('lets one of several rounds at once do each step, none failing, while tokens are issued', async () => {
     const at = new Date('2022-06-01T00:00:00Z');
-    const rounds = await Promise.all([retention(at), retention(at), retention(at)]);
+    const [rounds, chain] = await Promise.all([
+      Promise.all([retention(at), retention(at), retention(at)]),
+      buildChain(server, world),
+    ]);
     for (const round of rounds) expect(round.failures).toEqual([]);
     const created = rounds.flatMap((round) => round.created).sort();
     expect(created).toEqual([...new Set(created)]);
     expect(created).toHaveLength(16);
-    // Clean up through the job itself: those partitions are long past retention.
-    const cleanup = await retention(new Date());
+    expect(await homes('issued_tokens', 'txn', chain.txn)).toHaveLength(3);
+
+    // Dropping them, through the job itself (they are long past retention), while tokens are issued.
+    const [cleanup, next] = await Promise.all([retention(new Date()), buildChain(server, world)]);
+    expect(cleanup.failures).toEqual([]);
     expect(cleanup.dropped).toHaveLength(16);
+    expect(await homes('issued_tokens', 'txn', next.txn)).toEqual(
+      Array(3).fill(dayName('issued_tokens', new Date())),
+    );
   });
 });
 
