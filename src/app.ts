@@ -12,6 +12,8 @@ import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { Config, TrustProxy } from './config.js';
+import { lineageKeepSeconds } from './domain/retention.js';
+import { MAX_TOKEN_TTL_SECONDS } from './http/admin/schemas.js';
 import { adminRoutes } from './http/admin/index.js';
 import { registerDocs } from './http/docs.js';
 import { healthRoutes } from './http/health.js';
@@ -24,6 +26,7 @@ import { ServiceMetrics } from './infra/metrics.js';
 import { MemoryRateCounter, RedisRateCounter, type RateCounter } from './infra/rate-counter.js';
 import { Registry } from './infra/registry.js';
 import { claimDpopProof, purgeExpiredRecords } from './infra/replay-store.js';
+import { enforceRetention, type RetentionJobPolicy } from './infra/retention.js';
 import { SigningKeyRing, type KeySet } from './infra/signing-keys.js';
 import { DpopProofVerifier, dpopNonceSecret } from './protocol/dpop-proof.js';
 import { OAuthEngine } from './protocol/engine.js';
@@ -67,12 +70,29 @@ function connectionsCheckingInterval(requestTimeoutMs: number): number {
   return Math.min(1000, Math.max(10, Math.floor(requestTimeoutMs / 10)));
 }
 const REPLAY_PURGE_INTERVAL_MS = 5 * 60_000;
+/** Retention (ADR 0015) works in whole days; hourly keeps partitions ahead and drops them on time. */
+const RETENTION_INTERVAL_MS = 60 * 60_000;
+/** A retention step that cannot get its lock this fast gives up until the next round. */
+const RETENTION_LOCK_TIMEOUT_MS = 2_000;
 
 const DISCOVERY_PATHS = new Set([
   '/.well-known/openid-configuration',
   '/.well-known/oauth-authorization-server',
 ]);
 const PROVIDER_PATHS = new Set([TOKEN_PATH, JWKS_PATH, ...DISCOVERY_PATHS]);
+
+/** What the retention job keeps (ADR 0015), from the configuration. */
+export function retentionPolicy(config: Config): RetentionJobPolicy {
+  return {
+    auditRetentionDays: config.auditRetentionDays,
+    lineageKeepSeconds: lineageKeepSeconds({
+      maxTokenTtlSeconds: MAX_TOKEN_TTL_SECONDS,
+      clockToleranceSeconds: config.clockToleranceSeconds,
+      graceDays: config.lineageRetentionGraceDays,
+    }),
+    lockTimeoutMs: RETENTION_LOCK_TIMEOUT_MS,
+  };
+}
 
 /** Everything the routes share, decorated onto the app as `app.sts`. */
 export interface ServiceContext {
@@ -349,10 +369,32 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     );
   }, REPLAY_PURGE_INTERVAL_MS);
   replayPurge.unref();
+  // Creates the coming days' partitions and drops those past retention; one round at a time.
+  const policy = retentionPolicy(config);
+  let retentionRound: Promise<void> | null = null;
+  const runRetention = () => {
+    retentionRound ??= enforceRetention(database, policy)
+      .then((report) => {
+        const { created, dropped, droppedFromDefault, failures } = report;
+        if (created.length + dropped.length + Object.keys(droppedFromDefault).length > 0) {
+          app.log.info({ created, dropped, droppedFromDefault }, 'retention round');
+        }
+        if (failures.length > 0) app.log.warn({ failures }, 'retention steps left for the next round');
+      })
+      .catch((error: unknown) => app.log.warn({ err: error }, 'could not enforce retention'))
+      .finally(() => {
+        retentionRound = null;
+      });
+  };
+  runRetention();
+  const retention = setInterval(runRetention, RETENTION_INTERVAL_MS);
+  retention.unref();
 
   app.addHook('onClose', async () => {
     clearInterval(keyRefresh);
     clearInterval(replayPurge);
+    clearInterval(retention);
+    await retentionRound;
     await signingKeys.close();
     await redis?.quit().catch(() => redis.disconnect());
   });

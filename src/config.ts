@@ -59,6 +59,13 @@ export interface Config {
    * Nonces are derived from `keyEncryptionKey` (ADR 0012), so every instance accepts them.
    */
   readonly requireDpopNonce: boolean;
+  /** Audit events are kept at least this many days, then dropped by day partition (ADR 0015). */
+  readonly auditRetentionDays: number;
+  /**
+   * Lineage (issued_tokens) is kept until its chain's last token has expired, plus this many days,
+   * then dropped by day partition (ADR 0015). The chain view of a dropped chain answers 404.
+   */
+  readonly lineageRetentionGraceDays: number;
   /** Notes about insecure development defaults, printed once, loudly, at start-up. */
   readonly warnings: readonly string[];
 }
@@ -270,6 +277,8 @@ export function loadConfig(env: Env = process.env): Config {
     requestTimeoutMs: integer(env, 'REQUEST_TIMEOUT_MS', 10_000, 100, 300_000),
     keyRotationDelaySeconds: integer(env, 'KEY_ROTATION_DELAY_SECONDS', 300, 0, 7 * 24 * 3600),
     requireDpopNonce: dpopNonce(env.DPOP_NONCE),
+    auditRetentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 365, 1, 36_500),
+    lineageRetentionGraceDays: integer(env, 'LINEAGE_RETENTION_GRACE_DAYS', 7, 0, 3650),
     warnings: Object.freeze(warnings),
   });
 }

@@ -94,17 +94,23 @@ export class LineageStore {
   /**
    * The lineage row and its audit event in one statement: PostgreSQL runs a statement atomically,
    * so both land or neither does, in one round trip instead of a four-step transaction (this is
-   * the hot path of every grant; see bench/).
+   * the hot path of every grant; see bench/). The row inherits its parent's `chain_started_at`
+   * (a root starts its chain), so a whole chain lives in one partition and retention drops it whole
+   * (ADR 0015); a parent not found only makes the row stay longer.
    */
   async recordIssuance(token: IssuedTokenRecord, audit: AuditRecord): Promise<void> {
     await this.#prisma.$executeRaw`
       WITH lineage AS (
         INSERT INTO issued_tokens (jti, parent_jti, txn, depth, sub, client_id, chain_agents, aud, scope,
-          grant_type, impersonation, subject_is_agent, depth_limit, root_issuer, jkt, issued_at, expires_at)
+          grant_type, impersonation, subject_is_agent, depth_limit, root_issuer, jkt, issued_at, expires_at,
+          chain_started_at)
         VALUES (${token.jti}, ${token.parentJti}, ${token.txn}, ${token.depth}, ${token.sub}, ${token.clientId},
           ${[...token.chainAgents]}::text[], ${token.aud}, ${token.scope}, ${token.grantType}, ${token.impersonation},
           ${token.subjectIsAgent}, ${token.depthLimit}::integer, ${token.rootIssuer}::text, ${token.jkt}::text,
-          ${token.issuedAt}, ${token.expiresAt})
+          ${token.issuedAt}, ${token.expiresAt},
+          COALESCE(
+            (SELECT chain_started_at FROM issued_tokens WHERE jti = ${token.parentJti}::text LIMIT 1),
+            ${token.issuedAt}::timestamptz))
       )
       INSERT INTO audit_events (decision, rule, grant_type, client_id, subject, audience, requested_scope,
         granted_scope, jti, parent_jti, txn, impersonation, description)
@@ -170,12 +176,14 @@ export class LineageStore {
   }
 
   /**
-   * Revokes every token the agent holds a place in (its chain lists it) that has not expired
-   * before `liveAfter` and is not yet revoked, and everything derived from them.
+   * Revokes every token the agent holds that has not expired before `liveAfter` and is not yet
+   * revoked: the tokens it acted in (its chain lists it) and the tokens addressed to it (`aud`),
+   * which it could still exchange. And everything derived from them.
    */
   revokeByAgent(agentId: string, liveAfter: Date, by: Revoker): Promise<RevokedToken[]> {
     return this.#revokeSubtrees(
-      Prisma.sql`chain_agents @> ARRAY[${agentId}]::text[] AND revoked_at IS NULL AND expires_at > ${liveAfter}`,
+      Prisma.sql`(chain_agents @> ARRAY[${agentId}]::text[] OR aud = ${agentId})
+        AND revoked_at IS NULL AND expires_at > ${liveAfter}`,
       by,
     );
   }

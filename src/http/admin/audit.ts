@@ -18,7 +18,7 @@ export async function auditRoutes(app: FastifyInstance) {
       schema: {
         summary: 'List audit events',
         description:
-          'Every token decision and revocation, newest first. Filters: agent (client_id), subject, txn, decision (granted or denied), from and to (RFC 3339, inclusive). Paged with limit (1-200, default 50) and the opaque cursor of the previous page.',
+          'Every token decision and revocation, newest first. Filters: agent (client_id), subject, txn, decision (granted or denied), from and to (RFC 3339, inclusive). Paged with limit (1-200, default 50) and the opaque cursor of the previous page. Events are kept AUDIT_RETENTION_DAYS days, then dropped a whole day at a time; nothing else removes one.',
         querystring: AuditQuery,
         response: { 200: Page(AuditEventView) },
       },

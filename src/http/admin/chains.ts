@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { IssuedToken } from '../../infra/generated/prisma/client.js';
-import { notFound } from './common.js';
+import { ProblemError } from '../problem.js';
 import { ChainView, TxnParams, type ChainNodeView, type TokenStatus } from './schemas.js';
 
 /**
@@ -64,8 +64,20 @@ export function chainTree(rows: readonly IssuedToken[], now: number): ChainNodeV
   return roots.map((row) => node(row, null));
 }
 
+/**
+ * ADR 0015: lineage is dropped by retention, a whole chain at once, some days after its last token
+ * expired; the audit log still holds the chain's decisions.
+ */
+function chainNotFound(txn: string, graceDays: number): ProblemError {
+  return new ProblemError(
+    404,
+    'not_found',
+    `no chain "${txn}": none was issued, or lineage retention dropped it (a chain is kept ${graceDays} days after its last token expired; its audit events stay in /admin/audit?txn=${txn})`,
+  );
+}
+
 export async function chainRoutes(app: FastifyInstance) {
-  const { lineage } = app.sts;
+  const { lineage, config } = app.sts;
 
   app.get<{ Params: TxnParams }>(
     '/chains/:txn',
@@ -73,14 +85,14 @@ export async function chainRoutes(app: FastifyInstance) {
       schema: {
         summary: 'Show a delegation chain',
         description:
-          'Every token issued in the chain txn as a tree, parent → child: actor (client_id), subject, audience, scopes, depth, times and status (live, expired or revoked).',
+          'Every token issued in the chain txn as a tree, parent → child: actor (client_id), subject, audience, scopes, depth, times and status (live, expired or revoked). Lineage retention drops a chain whole once its last token has been expired for LINEAGE_RETENTION_GRACE_DAYS days (plus up to a day, as partitions go by day): the chain then answers 404 like an unknown one, while its audit events stay for AUDIT_RETENTION_DAYS.',
         params: TxnParams,
         response: { 200: ChainView },
       },
     },
     async (request) => {
       const rows = await lineage.chainTokens(request.params.txn);
-      if (rows.length === 0) throw notFound('chain', request.params.txn);
+      if (rows.length === 0) throw chainNotFound(request.params.txn, config.lineageRetentionGraceDays);
       return { txn: request.params.txn, tokenCount: rows.length, roots: chainTree(rows, Date.now()) };
     },
   );

@@ -1,7 +1,7 @@
 /**
  * POST /admin/revocations (CONTRACT §4): revoke by `jti` (the token and its subtree), by `txn`
- * (the whole chain) or by `agent` (every live token it holds a place in, and what was derived from
- * them). Each revocation runs in one transaction and writes one audit row per revoked token
+ * (the whole chain) or by `agent` (every live token it acted in or that is addressed to it, and
+ * what was derived from them). Each revocation runs in one transaction and writes one audit row per revoked token
  * (rule `token_revoked`) and one admin event (`tokens.revoked`). A revoked token is never active
  * again at introspection and can never be exchanged again (CONTRACT §3.4).
  */
@@ -36,7 +36,7 @@ export async function revocationRoutes(app: FastifyInstance) {
       schema: {
         summary: 'Revoke tokens',
         description:
-          'Revokes one token and every token derived from it ({"jti"}), every token of a chain ({"txn"}), or every live token an agent holds a place in and their descendants ({"agent"}). Exactly one member. Already revoked tokens are not counted.',
+          'Revokes one token and every token derived from it ({"jti"}), every token of a chain ({"txn"}), or every live token an agent holds and their descendants ({"agent"}): the tokens it acted in (its act chain or client_id names it) and the tokens addressed to it (aud = the agent), which it could otherwise still exchange. Exactly one member. Already revoked and expired tokens are not counted.',
         body: RevocationBody,
         response: { 200: RevocationView },
       },
@@ -70,7 +70,7 @@ export async function revocationRoutes(app: FastifyInstance) {
           revoker(
             request,
             { targetType: 'agent', targetId: body.agent },
-            `every live token agent ${body.agent} holds a place in`,
+            `every live token agent ${body.agent} acted in or is addressed to`,
           ),
         );
       }

@@ -360,7 +360,11 @@ export const RevocationBody = Type.Union(
     Type.Object({ txn: TokenIdentifier }, { ...closed, description: 'every token of one chain' }),
     Type.Object(
       { agent: Type.String({ pattern: AGENT_ID_PATTERN }) },
-      { ...closed, description: 'every live token the agent holds a place in, and their descendants' },
+      {
+        ...closed,
+        description:
+          'every live token the agent acted in or that is addressed to it (aud), and their descendants',
+      },
     ),
   ],
   { description: 'exactly one of jti, txn, agent' },

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerAgent } from '../../helpers/fixtures.js';
-import { exchange, exchangeRequest } from '../../helpers/oauth.js';
+import { exchange, exchangeRequest, expectRefusedResponse, snapshot } from '../../helpers/oauth.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { adminApi, expectProblem, mintServiceToken, type AdminApi } from '../admin/admin-client.js';
 import { buildChain, createWorld, isActive, revoke, SCOPE, type World } from './helpers.js';
@@ -22,6 +22,21 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
 });
+
+/** Two fresh agents A → B → C: A may address B or the resource, B may address C. */
+async function registerHandOff(tag: string) {
+  const b = await registerAgent(server, {
+    id: `ir-b${tag}-${world.suffix}`,
+    allowedScopes: [SCOPE],
+    allowedAudiences: [world.c.id],
+  });
+  const a = await registerAgent(server, {
+    id: `ir-a${tag}-${world.suffix}`,
+    allowedScopes: [SCOPE],
+    allowedAudiences: [b.id, world.resource],
+  });
+  return { a, b };
+}
 
 describe('POST /admin/revocations', () => {
   it('revokes by jti: the token and its subtree', async () => {
@@ -63,31 +78,69 @@ describe('POST /admin/revocations', () => {
     expect(refused.body.error).toBe('invalid_request');
   });
 
-  it('revokes by agent: every live token it acted in, and their descendants', async () => {
-    const b2 = await registerAgent(server, {
-      id: `ir-b2-${world.suffix}`,
-      allowedScopes: [SCOPE],
-      allowedAudiences: [world.c.id],
-    });
-    const a2 = await registerAgent(server, {
-      id: `ir-a2-${world.suffix}`,
-      allowedScopes: [SCOPE],
-      allowedAudiences: [b2.id],
-    });
+  it('revokes by agent: every live token it acted in or that is addressed to it, and their descendants', async () => {
+    const { a: a2, b: b2 } = await registerHandOff('2');
     const user = await world.idp.sign({ sub: 'carol', aud: a2.id, scope: SCOPE });
     const hop1 = await exchange(server, a2, { subject_token: user, audience: b2.id });
     const hop2 = await exchange(server, b2, { subject_token: hop1.token, audience: world.c.id });
     const hop3 = await exchange(server, world.c, { subject_token: hop2.token, resource: world.resource });
+    // A sibling of hop 1 in the same chain that b2 neither acted in nor received.
+    const sibling = await exchange(server, a2, { subject_token: user, resource: world.resource });
     const untouched = await buildChain(server, world);
 
     const response = await api.post('/admin/revocations', { agent: b2.id });
     expect(response.status, response.text).toBe(200);
-    expect([...response.body.jtis].sort()).toEqual([hop2.claims.jti, hop3.claims.jti].sort());
-    // hop 1 was only addressed to b2; b2 did not act in it.
-    expect(await isActive(server, b2, hop1.token)).toBe(true);
-    expect(await isActive(server, world.c, hop2.token)).toBe(false);
-    expect(await isActive(server, world.c, hop3.token)).toBe(false);
+    expect([...response.body.jtis].sort()).toEqual(
+      [hop1.claims.jti, hop2.claims.jti, hop3.claims.jti].sort(),
+    );
+    for (const [agent, token] of [
+      [b2, hop1.token],
+      [world.c, hop2.token],
+      [world.c, hop3.token],
+    ] as const) {
+      expect(await isActive(server, agent, token)).toBe(false);
+    }
+    expect(await isActive(server, a2, sibling.token)).toBe(true);
     expect(await isActive(server, world.c, untouched.hop3)).toBe(true);
+  });
+
+  it('revokes by agent the tokens addressed to it: it can no longer exchange them', async () => {
+    // A's exchange gives B a token addressed to B, in which B has not acted yet.
+    const chain = await buildChain(server, world);
+    const held = await exchange(server, world.a, {
+      subject_token: chain.user,
+      audience: world.b.id,
+    });
+    const { a: a4, b: b4 } = await registerHandOff('4');
+    const user = await world.idp.sign({ sub: 'grace', aud: a4.id, scope: SCOPE });
+    const addressed = await exchange(server, a4, { subject_token: user, audience: b4.id });
+    const derived = await exchange(server, b4, { subject_token: addressed.token, audience: world.c.id });
+    // A second token addressed to B4, in a chain of its own, that B4 never used.
+    const unused = await exchange(server, a4, {
+      subject_token: await world.idp.sign({ sub: 'heidi', aud: a4.id, scope: SCOPE }),
+      audience: b4.id,
+    });
+
+    const response = await api.post('/admin/revocations', { agent: b4.id });
+    expect(response.status, response.text).toBe(200);
+    expect([...response.body.jtis].sort()).toEqual(
+      [addressed.claims.jti, derived.claims.jti, unused.claims.jti].sort(),
+    );
+    expect(await isActive(server, b4, addressed.token)).toBe(false);
+    expect(await isActive(server, b4, unused.token)).toBe(false);
+    expect(await isActive(server, world.c, derived.token)).toBe(false);
+
+    const before = await snapshot(server);
+    const refused = await exchangeRequest(server, b4, { subject_token: unused.token, audience: world.c.id });
+    await expectRefusedResponse(server, before, refused, {
+      status: 400,
+      error: 'invalid_request',
+      rule: 'subject_token_revoked',
+    });
+    // Other agents' tokens are untouched: B still exchanges the token addressed to it.
+    expect(await isActive(server, world.b, held.token)).toBe(true);
+    expect(await isActive(server, world.c, chain.hop3)).toBe(true);
+    await exchange(server, world.b, { subject_token: held.token, audience: world.c.id });
   });
 
   it('writes one token_revoked audit row per revoked token, naming the admin', async () => {
