@@ -56,12 +56,13 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
  */
 export async function startTestServerBehindDatabaseProxy(
   databaseUrl: string,
+  env: Readonly<Record<string, string>> = {},
 ): Promise<{ server: TestServer; proxy: TcpProxy }> {
   const target = new URL(databaseUrl);
   const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
   const proxied = new URL(databaseUrl);
   proxied.hostname = '127.0.0.1';
   proxied.port = String(proxy.port);
-  const server = await startTestServer({ env: { DATABASE_URL: proxied.toString() } });
+  const server = await startTestServer({ env: { ...env, DATABASE_URL: proxied.toString() } });
   return { server, proxy };
 }

@@ -1,0 +1,72 @@
+/**
+ * Issue #6, crash durability at the database edge: every PostgreSQL connection of a running
+ * server is cut at a random moment while agents get and exchange tokens concurrently. Each
+ * request must end as a token that has its lineage and audit rows (checked after reconnecting) or
+ * as a clean 503 `temporarily_unavailable` — never a token without its record, never a 500 — and
+ * the service must recover once the connection is back.
+ *
+ * PostgreSQL only: the embedded PGlite runs inside the server process and has no connection to
+ * cut; its crash behaviour is covered by the SIGKILL test.
+ */
+import { randomInt } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../../src/infra/database.js';
+import type { TestServer } from '../../helpers/server.js';
+import { startTestServerBehindDatabaseProxy, type TcpProxy } from '../../helpers/tcp-proxy.js';
+import { createWorld, durabilityViolations, startLoad, UNLIMITED, type World } from './helpers.js';
+
+const databaseUrl = process.env.DATABASE_URL;
+/** How long PostgreSQL stays unreachable. */
+const OUTAGE_MS = 1_500;
+
+describe.skipIf(!databaseUrl)('a PostgreSQL connection cut mid-request', () => {
+  let proxy: TcpProxy;
+  let server: TestServer;
+  let world: World;
+
+  beforeAll(async () => {
+    ({ server, proxy } = await startTestServerBehindDatabaseProxy(databaseUrl as string, UNLIMITED));
+    world = await createWorld(server);
+  });
+
+  afterAll(async () => {
+    proxy?.restore();
+    await server?.close();
+    await proxy?.close();
+  });
+
+  it('answers each request with a recorded token or a clean 503, and recovers', async () => {
+    const load = startLoad(server, world, { concurrency: 16, endOnNetworkError: false });
+    await load.receivedAtLeast(20 + randomInt(100), 30_000);
+    const inFlight = load.inFlight();
+    proxy.cut();
+    await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS));
+    const duringOutage = load.refusals.length;
+    proxy.restore();
+    const beforeRecovery = load.received.length;
+    await load.receivedAtLeast(beforeRecovery + 50, 30_000);
+    await load.stop();
+
+    expect(inFlight, 'requests were in flight when the connection was cut').toBeGreaterThan(0);
+    expect(duringOutage, 'the outage was met by requests').toBeGreaterThan(0);
+    expect(load.networkErrors, 'every request got an HTTP answer').toEqual([]);
+    for (const response of load.refusals) {
+      const context = `${response.status} ${response.text}`;
+      expect(response.status, context).toBe(503);
+      expect(response.body.error, context).toBe('temporarily_unavailable');
+      expect(response.body, context).not.toHaveProperty('access_token');
+      expect(response.headers.get('retry-after'), context).toBeTruthy();
+      expect(response.headers.get('cache-control'), context).toBe('no-store');
+      expect(response.text, context).not.toMatch(/\s+at\s+\S+\s+\(|prisma|select\s|insert\s|postgres/i);
+    }
+    expect((await fetch(`${server.baseUrl}/readyz`)).status).toBe(200);
+
+    // Read past the proxy, as an operator would after the outage.
+    const database = await openDatabase({ databaseUrl: databaseUrl as string, dataDir: '' });
+    try {
+      expect(await durabilityViolations(database, load.received)).toEqual([]);
+    } finally {
+      await database.close();
+    }
+  }, 60_000);
+});
