@@ -3,7 +3,8 @@
  * server is cut at a random moment while agents get and exchange tokens concurrently. Each
  * request must end as a token that has its lineage and audit rows (checked after reconnecting) or
  * as a clean 503 `temporarily_unavailable` — never a token without its record, never a 500 — and
- * the service must recover once the connection is back.
+ * the service must recover once the connection is back. (Tried: a grant that answers before its
+ * write commits fails here with tokens that have no rows.)
  *
  * PostgreSQL only: the embedded PGlite runs inside the server process and has no connection to
  * cut; its crash behaviour is covered by the SIGKILL test.
@@ -47,8 +48,6 @@ describe.skipIf(!databaseUrl)('a PostgreSQL connection cut mid-request', () => {
     await load.receivedAtLeast(beforeRecovery + 50, 30_000);
     await load.stop();
 
-    expect(inFlight, 'requests were in flight when the connection was cut').toBeGreaterThan(0);
-    expect(duringOutage, 'the outage was met by requests').toBeGreaterThan(0);
     expect(load.networkErrors, 'every request got an HTTP answer').toEqual([]);
     for (const response of load.refusals) {
       const context = `${response.status} ${response.text}`;
@@ -68,5 +67,8 @@ describe.skipIf(!databaseUrl)('a PostgreSQL connection cut mid-request', () => {
     } finally {
       await database.close();
     }
+    // And the cut did land mid-load: otherwise the checks above proved nothing.
+    expect(inFlight, 'requests were in flight when the connection was cut').toBeGreaterThan(0);
+    expect(duringOutage, 'requests met the outage and were refused').toBeGreaterThan(0);
   }, 60_000);
 });

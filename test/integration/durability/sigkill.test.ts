@@ -4,6 +4,11 @@
  * its audit row, nothing may be half-written, and the server restarted on the same database
  * carries on, exchanging a token received before the crash. Runs on PostgreSQL (DATABASE_URL)
  * and on the embedded PGlite in a DATA_DIR; the database is read directly after the kill.
+ *
+ * What a kill can reveal: a write split across statements or transactions (tried: the lineage row
+ * and the audit row as two statements left lineage rows without audit rows here), or commits lost
+ * on restart. It cannot reveal an answer sent before its write: PostgreSQL finishes a statement
+ * that reached it even when the client process dies. The connection-cut test catches that one.
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
