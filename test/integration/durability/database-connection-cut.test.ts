@@ -12,13 +12,50 @@
 import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../src/infra/database.js';
+import type { TokenResponse } from '../../helpers/oauth.js';
 import type { TestServer } from '../../helpers/server.js';
 import { startTestServerBehindDatabaseProxy, type TcpProxy } from '../../helpers/tcp-proxy.js';
-import { createWorld, durabilityViolations, startLoad, UNLIMITED, type World } from './helpers.js';
+import {
+  createWorld,
+  durabilityViolations,
+  ownToken,
+  startLoad,
+  UNLIMITED,
+  type ReceivedToken,
+  type World,
+} from './helpers.js';
 
 const databaseUrl = process.env.DATABASE_URL;
 /** How long PostgreSQL stays unreachable. */
 const OUTAGE_MS = 1_500;
+
+/** Longer than the pool's bounds on a silent connection (connect 3 s, query 6 s) taken twice: the grant's write and the refusal's audit. */
+const SILENCE_MS = 20_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** 503 `temporarily_unavailable`, retryable, with no token and nothing of the database in it. */
+function expectCleanRefusals(refusals: readonly TokenResponse[]): void {
+  for (const response of refusals) {
+    const context = `${response.status} ${response.text}`;
+    expect(response.status, context).toBe(503);
+    expect(response.body.error, context).toBe('temporarily_unavailable');
+    expect(response.body, context).not.toHaveProperty('access_token');
+    expect(response.headers.get('retry-after'), context).toBeTruthy();
+    expect(response.headers.get('cache-control'), context).toBe('no-store');
+    expect(response.text, context).not.toMatch(/\s+at\s+\S+\s+\(|prisma|select\s|insert\s|postgres/i);
+  }
+}
+
+/** Reads past the proxy, as an operator would after the outage. */
+async function violationsPastTheProxy(received: readonly ReceivedToken[]): Promise<string[]> {
+  const database = await openDatabase({ databaseUrl: databaseUrl as string, dataDir: '' });
+  try {
+    return await durabilityViolations(database, received);
+  } finally {
+    await database.close();
+  }
+}
 
 describe.skipIf(!databaseUrl)('a PostgreSQL connection cut mid-request', () => {
   let proxy: TcpProxy;
@@ -41,7 +78,7 @@ describe.skipIf(!databaseUrl)('a PostgreSQL connection cut mid-request', () => {
     await load.receivedAtLeast(20 + randomInt(100), 30_000);
     const inFlight = load.inFlight();
     proxy.cut();
-    await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS));
+    await sleep(OUTAGE_MS);
     const duringOutage = load.refusals.length;
     proxy.restore();
     const beforeRecovery = load.received.length;
@@ -49,26 +86,36 @@ describe.skipIf(!databaseUrl)('a PostgreSQL connection cut mid-request', () => {
     await load.stop();
 
     expect(load.networkErrors, 'every request got an HTTP answer').toEqual([]);
-    for (const response of load.refusals) {
-      const context = `${response.status} ${response.text}`;
-      expect(response.status, context).toBe(503);
-      expect(response.body.error, context).toBe('temporarily_unavailable');
-      expect(response.body, context).not.toHaveProperty('access_token');
-      expect(response.headers.get('retry-after'), context).toBeTruthy();
-      expect(response.headers.get('cache-control'), context).toBe('no-store');
-      expect(response.text, context).not.toMatch(/\s+at\s+\S+\s+\(|prisma|select\s|insert\s|postgres/i);
-    }
+    expectCleanRefusals(load.refusals);
     expect((await fetch(`${server.baseUrl}/readyz`)).status).toBe(200);
-
-    // Read past the proxy, as an operator would after the outage.
-    const database = await openDatabase({ databaseUrl: databaseUrl as string, dataDir: '' });
-    try {
-      expect(await durabilityViolations(database, load.received)).toEqual([]);
-    } finally {
-      await database.close();
-    }
+    expect(await violationsPastTheProxy(load.received)).toEqual([]);
     // And the cut did land mid-load: otherwise the checks above proved nothing.
     expect(inFlight, 'requests were in flight when the connection was cut').toBeGreaterThan(0);
     expect(duringOutage, 'requests met the outage and were refused').toBeGreaterThan(0);
+  }, 60_000);
+
+  it('answers 503 while the connection goes silent, instead of hanging until it returns', async () => {
+    const load = startLoad(server, world, { concurrency: 8, endOnNetworkError: false });
+    await load.receivedAtLeast(10 + randomInt(40), 30_000);
+    proxy.stall();
+    // Let requests reach the silent connections, then ask every agent to finish what it is doing.
+    await sleep(1_000);
+    const answered = await Promise.race([load.stop().then(() => true), sleep(SILENCE_MS).then(() => false)]);
+    proxy.restore();
+    await load.stop();
+
+    expect(answered, `every request was answered while PostgreSQL stayed silent for ${SILENCE_MS} ms`).toBe(
+      true,
+    );
+    expect(load.networkErrors).toEqual([]);
+    expectCleanRefusals(load.refusals);
+    expect(load.refusals.length, 'requests met the silence and were refused').toBeGreaterThan(0);
+    let recovered = 0;
+    for (let attempt = 0; attempt < 40 && recovered !== 200; attempt += 1) {
+      recovered = (await ownToken(server, world)).status;
+      if (recovered !== 200) await sleep(250);
+    }
+    expect(recovered).toBe(200);
+    expect(await violationsPastTheProxy(load.received)).toEqual([]);
   }, 60_000);
 });
