@@ -209,6 +209,11 @@ export function loadConfig(env: Env = process.env): Config {
     ? url('DATABASE_URL', env.DATABASE_URL, ['postgres:', 'postgresql:'])
     : null;
   const dataDir = path.resolve(env.DATA_DIR || './.data');
+  // ADR 0016: PGlite survives a killed process, not a machine crash (no fsync reaches the disk).
+  if (!databaseUrl)
+    warnings.push(
+      `DATABASE_URL is not set: using the embedded PGlite in ${dataDir}, which never fsyncs; it survives a killed process, but an operating-system crash or power loss may lose recent commits or corrupt it (development only)`,
+    );
   const redisUrl = env.REDIS_URL ? url('REDIS_URL', env.REDIS_URL, ['redis:', 'rediss:']) : null;
   const logLevel = env.LOG_LEVEL || 'info';
   if (!LOG_LEVELS.has(logLevel))

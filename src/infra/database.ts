@@ -45,6 +45,9 @@ async function openPostgres(databaseUrl: string): Promise<Database> {
     connectionTimeoutMillis: 3_000,
     idleTimeoutMillis: 30_000,
     statement_timeout: 5_000,
+    // statement_timeout is the server's: a connection gone silent (a partition, no reset) would
+    // hold its request until TCP gives up, minutes later. The client gives up a little after it.
+    query_timeout: 6_000,
   });
   // An idle client losing its connection must not crash the process.
   pool.on('error', () => {});

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { JSONWebKeySet } from 'jose';
-import type { TestServer } from './server.js';
+import type { ServiceAddress, TestServer } from './server.js';
 
 export type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
 
@@ -58,7 +58,7 @@ interface AdminResponse {
 }
 
 async function admin(
-  server: TestServer,
+  server: ServiceAddress,
   method: string,
   path: string,
   expected: number | readonly number[],
@@ -83,7 +83,7 @@ async function admin(
 const path = (collection: string, id: string, action = '') =>
   `/admin/${collection}/${encodeURIComponent(id)}${action}`;
 
-export async function registerAgent(server: TestServer, input: AgentInput): Promise<RegisteredAgent> {
+export async function registerAgent(server: ServiceAddress, input: AgentInput): Promise<RegisteredAgent> {
   const method = input.tokenEndpointAuthMethod ?? 'client_secret_basic';
   const response = await admin(server, 'POST', '/admin/agents', 201, {
     name: input.name ?? input.id,
@@ -101,7 +101,7 @@ export async function registerAgent(server: TestServer, input: AgentInput): Prom
   };
 }
 
-export async function registerResource(server: TestServer, input: ResourceInput): Promise<void> {
+export async function registerResource(server: ServiceAddress, input: ResourceInput): Promise<void> {
   await admin(server, 'POST', '/admin/resources', 201, { name: input.name ?? input.id, ...input });
 }
 

@@ -19,7 +19,7 @@ import {
 } from 'jose';
 import { expect } from 'vitest';
 import type { RegisteredAgent } from './fixtures.js';
-import type { TestServer } from './server.js';
+import type { ServiceAddress, TestServer } from './server.js';
 
 export const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const TOKEN_TYPE_ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
@@ -54,7 +54,7 @@ export function encodeForm(form: Form): string {
 
 /** POSTs a raw form body to the token endpoint. */
 export async function postToken(
-  server: TestServer,
+  server: ServiceAddress,
   body: Form | string,
   headers: Readonly<Record<string, string>> = {},
 ): Promise<TokenResponse> {
@@ -99,7 +99,7 @@ export interface AssertionOptions {
 
 /** An RFC 7523 client assertion for `agent`, valid by default for 60 s. */
 export async function clientAssertion(
-  server: TestServer,
+  server: ServiceAddress,
   agent: TestAgent,
   options: AssertionOptions = {},
 ): Promise<string> {
@@ -123,7 +123,7 @@ export async function clientAssertion(
 
 /** The request parts that authenticate `agent` with its registered method. */
 export async function credentials(
-  server: TestServer,
+  server: ServiceAddress,
   agent: TestAgent,
 ): Promise<{ headers: Record<string, string>; fields: Record<string, string> }> {
   switch (agent.tokenEndpointAuthMethod) {
@@ -146,7 +146,11 @@ export async function credentials(
 }
 
 /** A token request authenticated as `agent`. */
-export async function requestToken(server: TestServer, agent: TestAgent, form: Form): Promise<TokenResponse> {
+export async function requestToken(
+  server: ServiceAddress,
+  agent: TestAgent,
+  form: Form,
+): Promise<TokenResponse> {
   const { headers, fields } = await credentials(server, agent);
   return postToken(server, { ...fields, ...form }, headers);
 }
@@ -159,7 +163,7 @@ function expectIssued(response: TokenResponse): string {
 
 /** client_credentials for `agent`; fails the test unless a token is issued. */
 export async function agentToken(
-  server: TestServer,
+  server: ServiceAddress,
   agent: TestAgent,
   params: Form = {},
 ): Promise<{ token: string; claims: JWTPayload; response: TokenResponse }> {
@@ -169,7 +173,11 @@ export async function agentToken(
 }
 
 /** One token-exchange hop; `params` must hold at least the subject token. */
-export function exchangeRequest(server: TestServer, agent: TestAgent, params: Form): Promise<TokenResponse> {
+export function exchangeRequest(
+  server: ServiceAddress,
+  agent: TestAgent,
+  params: Form,
+): Promise<TokenResponse> {
   return requestToken(server, agent, {
     grant_type: GRANT_TOKEN_EXCHANGE,
     subject_token_type: TOKEN_TYPE_ACCESS_TOKEN,
@@ -179,7 +187,7 @@ export function exchangeRequest(server: TestServer, agent: TestAgent, params: Fo
 
 /** One token-exchange hop; fails the test unless a token is issued. */
 export async function exchange(
-  server: TestServer,
+  server: ServiceAddress,
   agent: TestAgent,
   params: Form,
 ): Promise<{ token: string; claims: JWTPayload; response: TokenResponse }> {
@@ -192,7 +200,7 @@ const remoteKeySets = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
 
 /** What a resource server does: verify against the published JWKS, issuer, audience and `typ`. */
 export async function verifyAsResourceServer(
-  server: TestServer,
+  server: ServiceAddress,
   token: string,
   audience: string,
 ): Promise<JWTPayload> {

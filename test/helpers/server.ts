@@ -24,6 +24,9 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/** What a client of a running service needs: where it listens and the bootstrap admin token. */
+export type ServiceAddress = Pick<TestServer, 'baseUrl' | 'adminToken'>;
+
 export interface TestServerOptions {
   readonly env?: Record<string, string>;
   /** Reuse an existing data directory / schema instead of starting empty. */
@@ -34,7 +37,8 @@ export interface TestServerOptions {
 
 const TEST_KEK = randomBytes(32).toString('hex');
 
-async function resetSchema(database: Database): Promise<void> {
+/** Empties the `public` schema, so the next migration starts from nothing. */
+export async function resetSchema(database: Database): Promise<void> {
   await database.executeScript('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;');
 }
 
@@ -84,7 +88,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   return server;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');
   return new Promise((resolve, reject) => {
     const probe = createServer();

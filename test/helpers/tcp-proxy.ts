@@ -9,6 +9,12 @@ export interface TcpProxy {
   readonly port: number;
   /** Drops every open connection and refuses new ones. */
   cut(): void;
+  /**
+   * A network partition: connections stay open, old and new, but every byte either way is lost,
+   * so nothing tells the service that the database has gone.
+   */
+  stall(): void;
+  /** Ends a cut or a stall; connections that lived through a stall are dropped (their streams lost bytes). */
   restore(): void;
   close(): Promise<void>;
 }
@@ -16,6 +22,7 @@ export interface TcpProxy {
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let cut = false;
+  let stalled = false;
   const server: Server = createServer((client) => {
     if (cut) return client.destroy();
     const upstream = createConnection({ host: targetHost, port: targetPort });
@@ -28,7 +35,8 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     };
     client.on('error', drop).on('close', drop);
     upstream.on('error', drop).on('close', drop);
-    client.pipe(upstream).pipe(client);
+    client.on('data', (chunk) => stalled || upstream.write(chunk));
+    upstream.on('data', (chunk) => stalled || client.write(chunk));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -40,7 +48,12 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
   return {
     port: typeof address === 'object' && address ? address.port : 0,
     cut: cutAll,
+    stall() {
+      stalled = true;
+    },
     restore() {
+      if (stalled) cutAll();
+      stalled = false;
       cut = false;
     },
     close() {
@@ -56,12 +69,13 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
  */
 export async function startTestServerBehindDatabaseProxy(
   databaseUrl: string,
+  env: Readonly<Record<string, string>> = {},
 ): Promise<{ server: TestServer; proxy: TcpProxy }> {
   const target = new URL(databaseUrl);
   const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
   const proxied = new URL(databaseUrl);
   proxied.hostname = '127.0.0.1';
   proxied.port = String(proxy.port);
-  const server = await startTestServer({ env: { DATABASE_URL: proxied.toString() } });
+  const server = await startTestServer({ env: { ...env, DATABASE_URL: proxied.toString() } });
   return { server, proxy };
 }

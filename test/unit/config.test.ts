@@ -76,6 +76,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...valid, DPOP_NONCE: '' }).requireDpopNonce).toBe(false);
   });
 
+  it('warns that the embedded database never fsyncs, and not on PostgreSQL', () => {
+    expect(loadConfig(valid).warnings.join('\n')).toMatch(/DATABASE_URL is not set: .* never fsyncs/);
+    const postgres = { ...valid, DATABASE_URL: 'postgresql://db/sts' };
+    expect(loadConfig(postgres).warnings.join('\n')).not.toMatch(/DATABASE_URL is not set/);
+  });
+
   it('accepts a KEY_ROTATION_DELAY_SECONDS of 0: a rotated key signs at once', () => {
     expect(loadConfig({ ...valid, KEY_ROTATION_DELAY_SECONDS: '0' }).keyRotationDelaySeconds).toBe(0);
   });
