@@ -60,6 +60,8 @@ const UNKNOWN_KID_REFRESH_INTERVAL_MS = 5_000;
 const BODY_LIMIT_BYTES = 64 * 1024;
 const REQUEST_TIMEOUT_MS = 10_000;
 const REPLAY_PURGE_INTERVAL_MS = 5 * 60_000;
+/** Per-address rate-limit counters kept in process (without Redis): an LRU of this many addresses. */
+const ADDRESS_LIMIT_CACHE_ENTRIES = 10_000;
 
 const DISCOVERY_PATHS = new Set([
   '/.well-known/openid-configuration',
@@ -237,6 +239,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
 
   await app.register(rateLimit, {
     global: false,
+    cache: ADDRESS_LIMIT_CACHE_ENTRIES,
     ...(redis ? { redis, nameSpace: `${config.redisKeyPrefix}rl:` } : {}),
   });
   // @fastify/rate-limit does not reach middie-mounted paths on its own (DESIGN.md): an explicit
