@@ -74,6 +74,8 @@ const REPLAY_PURGE_INTERVAL_MS = 5 * 60_000;
 const RETENTION_INTERVAL_MS = 60 * 60_000;
 /** A retention step that cannot get its lock this fast gives up until the next round. */
 const RETENTION_LOCK_TIMEOUT_MS = 2_000;
+/** Per-address rate-limit counters kept in process (without Redis): an LRU of this many addresses. */
+const ADDRESS_LIMIT_CACHE_ENTRIES = 10_000;
 
 const DISCOVERY_PATHS = new Set([
   '/.well-known/openid-configuration',
@@ -292,6 +294,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
 
   await app.register(rateLimit, {
     global: false,
+    cache: ADDRESS_LIMIT_CACHE_ENTRIES,
     ...(redis ? { redis, nameSpace: `${config.redisKeyPrefix}rl:` } : {}),
   });
   // @fastify/rate-limit does not reach middie-mounted paths on its own (DESIGN.md): an explicit

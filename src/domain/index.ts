@@ -22,6 +22,14 @@ export { GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE } from './types.js';
 export { accept, refuse, RULE_ERRORS } from './refusal.js';
 export { formatScopes, MAX_SCOPE_TOKENS, parseScopeParameter } from './scopes.js';
 export { buildActClaim, flattenActClaim } from './act-chain.js';
+export {
+  AGENT_ID_PATTERN,
+  isAgentId,
+  isIssuerIdentifier,
+  isResourceId,
+  MAX_URL_LENGTH,
+  RESOURCE_ID_PATTERN,
+} from './identifiers.js';
 
 export { checkClientEnabled } from './client-enabled.js';
 export { checkGrantAllowed } from './grant-allowed.js';

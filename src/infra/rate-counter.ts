@@ -4,6 +4,7 @@
  * REDIS_URL is set, so every instance counts against one budget; in-process otherwise.
  */
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 
 export interface RateDecision {
   readonly allowed: boolean;
@@ -15,23 +16,29 @@ export interface RateCounter {
   hit(key: string, limit: number, windowMs: number): Promise<RateDecision>;
 }
 
+/**
+ * Most windows the in-process counter keeps. Keys are authenticated agents, so this is reached
+ * only with that many agents active within one window; the least recently counted goes first,
+ * never one that is being limited right now.
+ */
+export const MEMORY_RATE_COUNTER_MAX_ENTRIES = 20_000;
+
 export class MemoryRateCounter implements RateCounter {
-  readonly #windows = new Map<string, { count: number; resetAt: number }>();
+  readonly #windows: LRUCache<string, { count: number; resetAt: number }>;
+
+  constructor(options: { maxEntries?: number } = {}) {
+    this.#windows = new LRUCache({ max: options.maxEntries ?? MEMORY_RATE_COUNTER_MAX_ENTRIES });
+  }
 
   async hit(key: string, limit: number, windowMs: number): Promise<RateDecision> {
     const now = Date.now();
     let window = this.#windows.get(key);
     if (!window || window.resetAt <= now) {
-      if (this.#windows.size > 100_000) this.#sweep(now);
       window = { count: 0, resetAt: now + windowMs };
       this.#windows.set(key, window);
     }
     window.count += 1;
     return { allowed: window.count <= limit, retryAfterSeconds: Math.ceil((window.resetAt - now) / 1000) };
-  }
-
-  #sweep(now: number): void {
-    for (const [key, window] of this.#windows) if (window.resetAt <= now) this.#windows.delete(key);
   }
 }
 

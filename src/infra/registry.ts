@@ -3,7 +3,14 @@
  * DESIGN.md: a database read per request halves throughput, so entries are cached; every admin
  * write calls `invalidate()`, and the one-second TTL bounds how long another instance can serve a
  * stale entry (a disable on one instance is honoured by all within one second).
+ *
+ * Lookups are keyed by what requests send (a `client_id`, a token's `iss`, a target), so the cache
+ * is bounded (ADR 0010): a value that cannot name an entry (domain/identifiers.ts) is answered
+ * "not found" without touching the cache or the database, and the rest, hits and misses alike,
+ * live in an LRU bounded in entries and in size, least recently used out first.
  */
+import { LRUCache } from 'lru-cache';
+import { isAgentId, isIssuerIdentifier, isResourceId } from '../domain/identifiers.js';
 import type { AgentPolicy, AgentStatus, AudienceEntry } from '../domain/types.js';
 import type { PrismaClient } from './database.js';
 import type { Agent, TrustedIssuer } from './generated/prisma/client.js';
@@ -60,19 +67,45 @@ function toTrustedIssuerRecord(row: TrustedIssuer): TrustedIssuerRecord {
   };
 }
 
+/** A cached lookup; `value` is null for "not found", which is cached as well. */
 interface CacheEntry {
   readonly value: unknown;
-  readonly expiresAt: number;
+}
+
+/** Most entries one instance caches: far more than the agents, resources and issuers hot in one TTL. */
+export const REGISTRY_CACHE_MAX_ENTRIES = 10_000;
+/**
+ * Most the cache holds, in characters of keys and JSON values plus a fixed overhead per entry
+ * (about 8 MiB of heap). Whichever bound is reached first evicts: misses under the longest keys
+ * (MAX_URL_LENGTH) fill it at about 4,000 entries, large records (inline JWKS, long lists) sooner.
+ */
+export const REGISTRY_CACHE_MAX_SIZE = 8 * 1024 * 1024;
+const ENTRY_OVERHEAD = 64;
+
+export interface RegistryOptions {
+  /** How long an entry is served, in milliseconds; one second by default (ADR 0004). */
+  readonly ttlMs?: number;
+  readonly maxEntries?: number;
+  /** See REGISTRY_CACHE_MAX_SIZE. */
+  readonly maxSize?: number;
+}
+
+function entrySize(entry: CacheEntry, key: string): number {
+  return ENTRY_OVERHEAD + key.length + (entry.value === null ? 0 : JSON.stringify(entry.value).length);
 }
 
 export class Registry {
   readonly #prisma: PrismaClient;
-  readonly #ttlMs: number;
-  readonly #cache = new Map<string, CacheEntry>();
+  readonly #cache: LRUCache<string, CacheEntry>;
 
-  constructor(prisma: PrismaClient, options: { ttlMs?: number } = {}) {
+  constructor(prisma: PrismaClient, options: RegistryOptions = {}) {
     this.#prisma = prisma;
-    this.#ttlMs = options.ttlMs ?? 1_000;
+    this.#cache = new LRUCache<string, CacheEntry>({
+      max: options.maxEntries ?? REGISTRY_CACHE_MAX_ENTRIES,
+      maxSize: options.maxSize ?? REGISTRY_CACHE_MAX_SIZE,
+      sizeCalculation: entrySize,
+      ttl: options.ttlMs ?? 1_000,
+    });
   }
 
   /** Drops every cached entry; called after each registry write. */
@@ -81,16 +114,18 @@ export class Registry {
   }
 
   async #cached<T>(key: string, load: () => Promise<T>): Promise<T> {
-    const now = performance.now();
     const hit = this.#cache.get(key);
-    if (hit && hit.expiresAt > now) return hit.value as T;
+    if (hit) return hit.value as T;
+    // The TTL counts from before the read, so no entry is served longer than the TTL after it.
+    const start = performance.now();
     const value = await load();
-    this.#cache.set(key, { value, expiresAt: now + this.#ttlMs });
+    this.#cache.set(key, { value }, { start });
     return value;
   }
 
   /** The agent, including disabled ones and deleted tombstones; null if never registered. */
   getAgent(id: string): Promise<AgentRecord | null> {
+    if (!isAgentId(id)) return Promise.resolve(null);
     return this.#cached(`agent:${id}`, async () => {
       const row = await this.#prisma.agent.findUnique({ where: { id } });
       return row ? toAgentRecord(row) : null;
@@ -107,15 +142,17 @@ export class Registry {
    * audiences of a presented token, which its sender controls.
    */
   async agentIdsAmong(ids: readonly string[]): Promise<string[]> {
-    if (ids.length === 0) return [];
+    const candidates = [...new Set(ids.filter(isAgentId))];
+    if (candidates.length === 0) return [];
     const rows = await this.#prisma.agent.findMany({
-      where: { id: { in: [...new Set(ids)] } },
+      where: { id: { in: candidates } },
       select: { id: true },
     });
     return rows.map((row) => row.id);
   }
 
   getTrustedIssuer(issuer: string): Promise<TrustedIssuerRecord | null> {
+    if (!isIssuerIdentifier(issuer)) return Promise.resolve(null);
     return this.#cached(`issuer:${issuer}`, async () => {
       const row = await this.#prisma.trustedIssuer.findUnique({ where: { issuer } });
       return row ? toTrustedIssuerRecord(row) : null;
@@ -128,6 +165,7 @@ export class Registry {
     if (agent && agent.status !== 'deleted') {
       return { kind: 'agent', id, acceptedScopes: agent.allowedScopes, enabled: agent.status === 'enabled' };
     }
+    if (!isResourceId(id)) return null;
     return this.#cached(`resource:${id}`, async () => {
       const row = await this.#prisma.resource.findUnique({ where: { id } });
       return row ? { kind: 'resource' as const, id: row.id, acceptedScopes: row.scopes } : null;

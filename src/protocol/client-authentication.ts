@@ -13,6 +13,7 @@
  * was registered with: as at the token endpoint (grants.ts), Basic and a body secret do not stand in
  * for each other (SECURITY-CASES CA-03).
  */
+import { LRUCache } from 'lru-cache';
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -30,6 +31,7 @@ import type { PrismaClient } from '../infra/database.js';
 import type { AgentRecord, Registry } from '../infra/registry.js';
 import { claimReplaySlot, replayDetectionId } from '../infra/replay-store.js';
 import { clientAssertionProblem } from './client-assertion-claims.js';
+import { KEY_SET_CACHE_MAX_ENTRIES } from './constants.js';
 import { ServiceUnavailable } from './errors.js';
 import type { JwksFetch } from './jwks-fetch.js';
 import { isAllowedJwksUri } from './jwks-uri.js';
@@ -115,8 +117,8 @@ function single(params: FormParams, name: string, basic: boolean): string | unde
 
 export class ClientAuthenticator {
   readonly #deps: ClientAuthenticatorDeps;
-  /** Remote key sets by agent and JWKS URI, so a changed URI gets a fresh set. */
-  readonly #remoteKeys = new Map<string, JWTVerifyGetKey>();
+  /** Remote key sets by agent and JWKS URI, so a changed URI gets a fresh set; bounded, LRU. */
+  readonly #remoteKeys = new LRUCache<string, JWTVerifyGetKey>({ max: KEY_SET_CACHE_MAX_ENTRIES });
 
   constructor(deps: ClientAuthenticatorDeps) {
     this.#deps = deps;
@@ -288,7 +290,7 @@ export class ClientAuthenticator {
     let keys = this.#remoteKeys.get(cacheKey);
     if (!keys) {
       // Drop the set of an earlier URI of the same agent.
-      for (const key of this.#remoteKeys.keys())
+      for (const key of [...this.#remoteKeys.keys()])
         if (key.startsWith(`${agent.id}\n`)) this.#remoteKeys.delete(key);
       keys = createRemoteJWKSet(new URL(agent.jwksUri), {
         timeoutDuration: 3_000,

@@ -51,3 +51,8 @@ export const ACCESS_TOKEN_TYPE_DPOP = 'DPoP';
 export const MAX_INPUT_TOKEN_LENGTH = 16 * 1024;
 /** Upper bound on `act` nesting in an input token, far above any allowed depth (DC-06). */
 export const MAX_ACT_NESTING = 64;
+/**
+ * Most JWKS key sets (trusted issuers', agents' remote JWKS) one cache keeps, least recently used
+ * out first. Only registered issuers and agents get a set; an evicted one is rebuilt on next use.
+ */
+export const KEY_SET_CACHE_MAX_ENTRIES = 1_000;

@@ -2,8 +2,11 @@
  * Key sets of trusted issuers: inline JWKS, or a JWKS URI fetched with jose's remote set, which
  * caches keys and bounds refetches (cooldown) so an attacker cannot make us hammer an IdP.
  * Entries are keyed by the issuer row's version, so an admin edit takes effect at once. Every fetch
- * goes through the guarded JWKS fetch (jwks-fetch.ts).
+ * goes through the guarded JWKS fetch (jwks-fetch.ts). At most KEY_SET_CACHE_MAX_ENTRIES sets
+ * are kept, least recently used out first: only registered issuers get one, and an evicted set is
+ * rebuilt on its next use.
  */
+import { LRUCache } from 'lru-cache';
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
@@ -13,10 +16,11 @@ import {
 } from 'jose';
 import type { TrustedIssuerRecord } from '../infra/registry.js';
 import type { JwksFetch } from './jwks-fetch.js';
+import { KEY_SET_CACHE_MAX_ENTRIES } from './constants.js';
 import { isAllowedJwksUri } from './jwks-uri.js';
 
 export class TrustedIssuerKeys {
-  readonly #sets = new Map<string, JWTVerifyGetKey>();
+  readonly #sets = new LRUCache<string, JWTVerifyGetKey>({ max: KEY_SET_CACHE_MAX_ENTRIES });
   readonly #allowLoopbackHttp: boolean;
   readonly #fetch: JwksFetch;
 
@@ -42,7 +46,7 @@ export class TrustedIssuerKeys {
       return null;
     }
     // Drop entries of earlier versions of the same issuer.
-    for (const key of this.#sets.keys()) if (key.startsWith(`${issuer.id}@`)) this.#sets.delete(key);
+    for (const key of [...this.#sets.keys()]) if (key.startsWith(`${issuer.id}@`)) this.#sets.delete(key);
     this.#sets.set(issuer.version, set);
     return set;
   }

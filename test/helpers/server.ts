@@ -88,6 +88,21 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   return server;
 }
 
+/** An empty, migrated database without a server, for storage tests; `close` also removes its files. */
+export async function openMigratedDatabase(): Promise<{ database: Database; close(): Promise<void> }> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'agent-sts-db-'));
+  const database = await openDatabase({ databaseUrl: process.env.DATABASE_URL ?? null, dataDir });
+  await resetSchema(database);
+  await migrate(database, MIGRATIONS_DIRECTORY);
+  return {
+    database,
+    async close() {
+      await database.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
 export async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');
   return new Promise((resolve, reject) => {

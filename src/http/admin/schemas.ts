@@ -6,13 +6,12 @@
  * hosts, wildcards) live in validation.ts.
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { AGENT_ID_PATTERN, MAX_URL_LENGTH, RESOURCE_ID_PATTERN } from '../../domain/identifiers.js';
 import { GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE } from '../../domain/types.js';
 import { ADMIN_ACTIONS, ADMIN_ACTOR_KINDS, ADMIN_TARGET_TYPES } from '../../infra/admin-events.js';
 
-/** CONTRACT §4: a caller-chosen client_id. */
-export const AGENT_ID_PATTERN = '^[A-Za-z0-9._:/-]{3,200}$';
-/** A resource id is the `aud` value, usually a URI: the agent charset, longer. */
-export const RESOURCE_ID_PATTERN = '^[A-Za-z0-9._:/-]{3,500}$';
+/** CONTRACT §4: a caller-chosen client_id, and a resource id (the `aud` value, usually a URI). */
+export { AGENT_ID_PATTERN, RESOURCE_ID_PATTERN };
 /** RFC 6749 §3.3 scope-token; wildcards are refused separately with their own code (AD-05). */
 const SCOPE_TOKEN_PATTERN = '^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$';
 /** An audience value (RFC 7519 §4.1.3 StringOrURI): printable ASCII without spaces. */
@@ -52,7 +51,7 @@ function uniqueList<T extends TSchema>(item: T, options: { minItems?: number } =
 
 const ScopeList = uniqueList(Type.String({ minLength: 1, maxLength: 200, pattern: SCOPE_TOKEN_PATTERN }));
 const AudienceList = uniqueList(Type.String({ minLength: 1, maxLength: 500, pattern: AUDIENCE_PATTERN }));
-const HttpUrl = Type.String({ minLength: 1, maxLength: 2000 });
+const HttpUrl = Type.String({ minLength: 1, maxLength: MAX_URL_LENGTH });
 const Timestamp = Type.String({ description: 'RFC 3339 date-time' });
 
 /**

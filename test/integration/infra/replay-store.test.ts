@@ -3,28 +3,21 @@
  * claimers, CA-09), an expired record can be claimed again, and the purge removes only what
  * has expired.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MIGRATIONS_DIRECTORY } from '../../../src/app.js';
-import { openDatabase, type Database } from '../../../src/infra/database.js';
-import { migrate } from '../../../src/infra/migrate.js';
+import type { Database } from '../../../src/infra/database.js';
 import { claimReplaySlot, purgeExpiredRecords } from '../../../src/infra/replay-store.js';
+import { openMigratedDatabase } from '../../helpers/server.js';
 
 describe('replay store', () => {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'agent-sts-replay-'));
   let database: Database;
+  let close: () => Promise<void>;
 
   beforeAll(async () => {
-    database = await openDatabase({ databaseUrl: process.env.DATABASE_URL ?? null, dataDir });
-    await database.executeScript('DROP SCHEMA IF EXISTS public CASCADE; CREATE SCHEMA public;');
-    await migrate(database, MIGRATIONS_DIRECTORY);
+    ({ database, close } = await openMigratedDatabase());
   });
 
   afterAll(async () => {
-    await database.close();
-    rmSync(dataDir, { recursive: true, force: true });
+    await close();
   });
 
   const inMinutes = (minutes: number) => new Date(Date.now() + minutes * 60_000);
