@@ -65,3 +65,26 @@ export function parameterWithControlCharacter(params: Readonly<Record<string, un
   }
   return null;
 }
+
+/**
+ * The JSON Pointer (RFC 6901) of the first string, or object key, in `value` that holds a NUL
+ * character, which neither PostgreSQL `text` nor `jsonb` can store; null when there is none. Walks
+ * with its own stack, so a deeply nested document cannot exhaust the call stack.
+ */
+export function nulCharacterPath(value: unknown): string | null {
+  const pending: { readonly value: unknown; readonly path: string }[] = [{ value, path: '' }];
+  const escape = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    const { value: current, path } = next;
+    if (typeof current === 'string') {
+      if (current.includes('\u0000')) return path || '/';
+    } else if (typeof current === 'object' && current !== null) {
+      for (const [key, child] of Object.entries(current)) {
+        const childPath = `${path}/${escape(key)}`;
+        if (key.includes('\u0000')) return childPath;
+        pending.push({ value: child, path: childPath });
+      }
+    }
+  }
+  return null;
+}

@@ -25,6 +25,7 @@ export {
   AUDIT_FIELD_MAX_CHARS,
   auditField,
   hasControlCharacter,
+  nulCharacterPath,
   parameterWithControlCharacter,
 } from './audit-field.js';
 export { formatScopes, MAX_SCOPE_TOKENS, parseScopeParameter } from './scopes.js';

@@ -4,6 +4,7 @@ import {
   AUDIT_FIELD_MAX_CHARS,
   auditField,
   hasControlCharacter,
+  nulCharacterPath,
   parameterWithControlCharacter,
 } from '../../src/domain/index.js';
 
@@ -69,5 +70,28 @@ describe('parameterWithControlCharacter', () => {
 
   it('is null for clean parameters and ignores values that are not strings', () => {
     expect(parameterWithControlCharacter({ scope: 'a b', resource: undefined, x: 1 })).toBeNull();
+  });
+});
+
+describe('nulCharacterPath', () => {
+  it.each([
+    { name: 'a clean document', given: { a: ['x', { b: 'y' }], n: 1 }, want: null },
+    { name: 'a NUL in a top-level string', given: 'a\u0000', want: '/' },
+    { name: 'a NUL in a member', given: { name: 'a\u0000' }, want: '/name' },
+    { name: 'a NUL in an array item', given: { list: ['ok', 'b\u0000'] }, want: '/list/1' },
+    {
+      name: 'a NUL in a key, escaped as RFC 6901 says',
+      given: { 'a/b': { 'k\u0000': 1 } },
+      want: '/a~1b/k\u0000',
+    },
+    { name: 'other control characters', given: { description: 'line\nbreak' }, want: null },
+  ])('$name', ({ given, want }) => {
+    expect(nulCharacterPath(given)).toBe(want);
+  });
+
+  it('walks a deeply nested document without exhausting the stack', () => {
+    let deep: unknown = 'x\u0000';
+    for (let level = 0; level < 100_000; level += 1) deep = [deep];
+    expect(nulCharacterPath(deep)).toBe('/0'.repeat(100_000));
   });
 });

@@ -293,3 +293,70 @@ describe.each(['/token/introspection', '/token/revocation'] as const)('%s', (end
     expect(check.body.active).toBe(true);
   });
 });
+
+describe('the admin API', () => {
+  async function admin(method: string, path: string, body?: unknown) {
+    const response = await fetch(server.baseUrl + path, {
+      method,
+      headers: {
+        authorization: `Bearer ${server.adminToken}`,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return {
+      status: response.status,
+      type: response.headers.get('content-type'),
+      body: await response.json(),
+    };
+  }
+
+  it.each([
+    { name: 'an agent name', path: '/admin/agents', body: { name: 'a\u0000b' }, pointer: '/name' },
+    {
+      name: 'an agent description',
+      path: '/admin/agents',
+      body: { name: 'ok', description: 'x\u0000' },
+      pointer: '/description',
+    },
+    {
+      name: 'a JWK member (stored as jsonb)',
+      path: '/admin/agents',
+      body: {
+        name: 'ok',
+        tokenEndpointAuthMethod: 'private_key_jwt',
+        jwks: { keys: [{ kty: 'EC', x: '\u0000' }] },
+      },
+      pointer: '/jwks/keys/0/x',
+    },
+    {
+      name: 'a resource name',
+      path: '/admin/resources',
+      body: { id: 'https://r.example/', name: 'r\u0000', scopes: ['a'] },
+      pointer: '/name',
+    },
+  ])(
+    'refuses a NUL in $name with a 400 problem document, not 500, and stores nothing',
+    async ({ path, body, pointer }) => {
+      const prisma = server.database.prisma;
+      const [agents, resources, events] = await Promise.all([
+        prisma.agent.count(),
+        prisma.resource.count(),
+        prisma.adminEvent.count(),
+      ]);
+      const response = await admin('POST', path, body);
+      expect(response.status, JSON.stringify(response.body)).toBe(400);
+      expect(response.type).toMatch(/^application\/problem\+json/);
+      expect(response.body).toMatchObject({ code: 'validation_failed', errors: [{ path: pointer }] });
+      expect(await prisma.agent.count()).toBe(agents);
+      expect(await prisma.resource.count()).toBe(resources);
+      expect(await prisma.adminEvent.count()).toBe(events);
+    },
+  );
+
+  it('refuses a NUL in an audit filter with a 400 problem document', async () => {
+    const response = await admin('GET', '/admin/audit?agent=a%00b');
+    expect(response.status).toBe(400);
+    expect(response.body).toMatchObject({ code: 'validation_failed', errors: [{ path: '/agent' }] });
+  });
+});
