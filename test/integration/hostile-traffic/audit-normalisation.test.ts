@@ -21,6 +21,7 @@ import {
   type TokenResponse,
 } from '../../helpers/oauth.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { adminApi, expectProblem } from '../admin/admin-client.js';
 import { introspect, postForm, revoke } from '../introspection-revocation/helpers.js';
 
 /** The cap of a stored request-derived field (domain/audit-field.ts), before its marker. */
@@ -295,22 +296,6 @@ describe.each(['/token/introspection', '/token/revocation'] as const)('%s', (end
 });
 
 describe('the admin API', () => {
-  async function admin(method: string, path: string, body?: unknown) {
-    const response = await fetch(server.baseUrl + path, {
-      method,
-      headers: {
-        authorization: `Bearer ${server.adminToken}`,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return {
-      status: response.status,
-      type: response.headers.get('content-type'),
-      body: await response.json(),
-    };
-  }
-
   it.each([
     { name: 'an agent name', path: '/admin/agents', body: { name: 'a\u0000b' }, pointer: '/name' },
     {
@@ -344,10 +329,9 @@ describe('the admin API', () => {
         prisma.resource.count(),
         prisma.adminEvent.count(),
       ]);
-      const response = await admin('POST', path, body);
-      expect(response.status, JSON.stringify(response.body)).toBe(400);
-      expect(response.type).toMatch(/^application\/problem\+json/);
-      expect(response.body).toMatchObject({ code: 'validation_failed', errors: [{ path: pointer }] });
+      const response = await adminApi(server).post(path, body);
+      expectProblem(response, 400, 'validation_failed');
+      expect(response.body).toMatchObject({ errors: [{ path: pointer }] });
       expect(await prisma.agent.count()).toBe(agents);
       expect(await prisma.resource.count()).toBe(resources);
       expect(await prisma.adminEvent.count()).toBe(events);
@@ -355,8 +339,8 @@ describe('the admin API', () => {
   );
 
   it('refuses a NUL in an audit filter with a 400 problem document', async () => {
-    const response = await admin('GET', '/admin/audit?agent=a%00b');
-    expect(response.status).toBe(400);
-    expect(response.body).toMatchObject({ code: 'validation_failed', errors: [{ path: '/agent' }] });
+    const response = await adminApi(server).get('/admin/audit?agent=a%00b');
+    expectProblem(response, 400, 'validation_failed');
+    expect(response.body).toMatchObject({ errors: [{ path: '/agent' }] });
   });
 });
