@@ -263,7 +263,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
       jwksFetch,
       dpopNonceSecret: config.requireDpopNonce ? dpopNonceSecret(config.keyEncryptionKey) : null,
       extraMetadata: { ...tokenTypeMetadata(), ...tokenManagementMetadata(config.issuer) },
-      middleware: [tokenEndpointMetrics(metrics), tokenEndpointHooks(lineage, app.log)],
+      middleware: [tokenEndpointMetrics(metrics), tokenEndpointHooks(lineage, registry, app.log)],
     });
     provider.on('grant.error', onGrantError);
     provider.on('server_error', (_ctx, error) => app.log.error({ err: error }, 'oauth server error'));

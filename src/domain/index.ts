@@ -20,6 +20,14 @@ export type {
 export { GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE } from './types.js';
 
 export { accept, refuse, RULE_ERRORS } from './refusal.js';
+export {
+  AUDIT_DESCRIPTION_MAX_CHARS,
+  AUDIT_FIELD_MAX_CHARS,
+  auditField,
+  hasControlCharacter,
+  nulCharacterPath,
+  parameterWithControlCharacter,
+} from './audit-field.js';
 export { formatScopes, MAX_SCOPE_TOKENS, parseScopeParameter } from './scopes.js';
 export { buildActClaim, flattenActClaim } from './act-chain.js';
 export {

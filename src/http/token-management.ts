@@ -13,7 +13,11 @@ import {
   ClientAuthenticator,
   type FormParams,
 } from '../protocol/client-authentication.js';
+import { parameterWithControlCharacter } from '../domain/audit-field.js';
+import type { AgentRecord } from '../infra/registry.js';
+import { claimedClientId, clientAuthFailureDescription } from '../protocol/client-auth-failure.js';
 import { ServiceUnavailable } from '../protocol/errors.js';
+import { ruleFor } from '../protocol/token-endpoint-hooks.js';
 import {
   INTROSPECTION_PATH,
   REVOCATION_PATH,
@@ -76,6 +80,54 @@ export async function tokenManagementRoutes(app: FastifyInstance): Promise<void>
   });
   const tokens = new TokenManagement({ ownTokens, lineage });
 
+  /**
+   * Authenticates the caller. A refusal is audited as at the token endpoint: the client the
+   * request claimed to be, the rule, and for `invalid_client` the precise reason the answer
+   * leaves out (client-auth-failure.ts).
+   */
+  async function authenticate(request: FastifyRequest, params: FormParams): Promise<AgentRecord> {
+    try {
+      return await authenticator.authenticate(request.headers.authorization, params);
+    } catch (error) {
+      if (!(error instanceof ClientAuthenticationError)) throw error;
+      const description =
+        error.error === 'invalid_client' ? clientAuthFailureDescription(error.detail) : error.detail;
+      await lineage
+        .recordRefusal({
+          decision: 'denied',
+          rule: ruleFor(error.error, error.status),
+          clientId: claimedClientId(request.headers.authorization, params),
+          description: `${description} (at ${request.routeOptions.url ?? ''})`,
+        })
+        .catch((failure: unknown) =>
+          request.log.error({ err: failure }, 'could not write the audit event of a refused authentication'),
+        );
+      throw error;
+    }
+  }
+
+  /**
+   * RFC 6749 §5.2: a recognised parameter holding a control character is malformed: refused with
+   * `invalid_request` and audited, before the token is looked at.
+   */
+  async function checkParameterBytes(request: FastifyRequest, callerId: string, params: FormParams) {
+    const malformed = parameterWithControlCharacter({
+      token: params.token,
+      token_type_hint: params.token_type_hint,
+    });
+    if (malformed === null) return;
+    const description = `${malformed} contains a control character`;
+    await dependency(request, () =>
+      lineage.recordRefusal({
+        decision: 'denied',
+        rule: 'invalid_parameters',
+        clientId: callerId,
+        description: `${description} (at ${request.routeOptions.url ?? ''})`,
+      }),
+    );
+    throw new OAuthEndpointError(400, 'invalid_request', description);
+  }
+
   /** A failing database or registry answers 503 and changes nothing (AV-01, AV-02). */
   async function dependency<T>(request: FastifyRequest, work: () => Promise<T>): Promise<T> {
     try {
@@ -107,7 +159,10 @@ export async function tokenManagementRoutes(app: FastifyInstance): Promise<void>
     if (error instanceof ClientAuthenticationError) {
       if (error.status === 401 && error.basic) {
         // RFC 6749 §5.2: the client tried HTTP Basic, so the 401 names the scheme.
-        reply.header('WWW-Authenticate', `Basic realm="${config.issuer}", error="invalid_client"`);
+        reply.header(
+          'WWW-Authenticate',
+          `Basic realm="${config.issuer}", error="invalid_client", error_description="${error.message}"`,
+        );
       }
       return sendError(reply, error.status, error.error, error.message);
     }
@@ -146,7 +201,8 @@ export async function tokenManagementRoutes(app: FastifyInstance): Promise<void>
     },
     async (request) => {
       const params = formParams(request.body);
-      const caller = await authenticator.authenticate(request.headers.authorization, params);
+      const caller = await authenticate(request, params);
+      await checkParameterBytes(request, caller.id, params);
       const token = tokenParam(params);
       // RFC 7662 §2.1: token_type_hint may be ignored; every token this service issues is an access token.
       return dependency(request, () => tokens.introspect(token, caller.id));
@@ -164,7 +220,8 @@ export async function tokenManagementRoutes(app: FastifyInstance): Promise<void>
     },
     async (request, reply) => {
       const params = formParams(request.body);
-      const caller = await authenticator.authenticate(request.headers.authorization, params);
+      const caller = await authenticate(request, params);
+      await checkParameterBytes(request, caller.id, params);
       const token = tokenParam(params);
       checkTokenTypeHint(params);
       const outcome = await dependency(request, () => tokens.revoke(token, caller.id));

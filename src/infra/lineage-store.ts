@@ -3,6 +3,7 @@
  * audit event in one transaction before the response leaves; a refusal writes only the audit
  * event (CONTRACT §3: a failed request changes nothing but the audit log).
  */
+import { AUDIT_DESCRIPTION_MAX_CHARS, auditField } from '../domain/audit-field.js';
 import type { RuleCode } from '../domain/types.js';
 import { recordAdminEvent, type AdminChange } from './admin-events.js';
 import type { PrismaClient } from './database.js';
@@ -81,6 +82,29 @@ export interface Revoker {
   };
 }
 
+/**
+ * An audit record as it is stored: every text field capped and cleaned of control characters
+ * (domain/audit-field.ts), since most of them can come from the request. No input can make the
+ * row large or make its insert fail, so no refusal escapes the log.
+ */
+export function storableAuditRecord(audit: AuditRecord): AuditRecord {
+  return {
+    decision: audit.decision,
+    rule: audit.rule,
+    grantType: auditField(audit.grantType),
+    clientId: auditField(audit.clientId),
+    subject: auditField(audit.subject),
+    audience: auditField(audit.audience),
+    requestedScope: auditField(audit.requestedScope),
+    grantedScope: auditField(audit.grantedScope),
+    jti: auditField(audit.jti),
+    parentJti: auditField(audit.parentJti),
+    txn: auditField(audit.txn),
+    impersonation: audit.impersonation ?? false,
+    description: auditField(audit.description, AUDIT_DESCRIPTION_MAX_CHARS),
+  };
+}
+
 /** How many revoked jtis an admin event lists; audit_events holds one row for every one of them. */
 const ADMIN_EVENT_MAX_JTIS = 100;
 
@@ -98,7 +122,8 @@ export class LineageStore {
    * (a root starts its chain), so a whole chain lives in one partition and retention drops it whole
    * (ADR 0015); a parent not found only makes the row stay longer.
    */
-  async recordIssuance(token: IssuedTokenRecord, audit: AuditRecord): Promise<void> {
+  async recordIssuance(token: IssuedTokenRecord, given: AuditRecord): Promise<void> {
+    const audit = storableAuditRecord(given);
     await this.#prisma.$executeRaw`
       WITH lineage AS (
         INSERT INTO issued_tokens (jti, parent_jti, txn, depth, sub, client_id, chain_agents, aud, scope,
@@ -121,7 +146,7 @@ export class LineageStore {
   }
 
   async recordRefusal(audit: AuditRecord): Promise<void> {
-    await this.#prisma.auditEvent.create({ data: audit });
+    await this.#prisma.auditEvent.create({ data: storableAuditRecord(audit) });
   }
 
   /**
@@ -216,17 +241,19 @@ export class LineageStore {
       }));
       if (revoked.length > 0) {
         await tx.auditEvent.createMany({
-          data: revoked.map((token) => ({
-            decision: 'granted',
-            rule: 'token_revoked' satisfies RuleCode,
-            clientId: by.clientId,
-            subject: token.sub,
-            audience: token.aud,
-            jti: token.jti,
-            parentJti: token.parentJti,
-            txn: token.txn,
-            description: by.description,
-          })),
+          data: revoked.map((token) =>
+            storableAuditRecord({
+              decision: 'granted',
+              rule: 'token_revoked',
+              clientId: by.clientId,
+              subject: token.sub,
+              audience: token.aud,
+              jti: token.jti,
+              parentJti: token.parentJti,
+              txn: token.txn,
+              description: by.description,
+            }),
+          ),
         });
       }
       if (by.admin) {

@@ -30,8 +30,10 @@ import { clientSecretMatches } from '../infra/client-secrets.js';
 import type { PrismaClient } from '../infra/database.js';
 import type { AgentRecord, Registry } from '../infra/registry.js';
 import { claimReplaySlot, replayDetectionId } from '../infra/replay-store.js';
+import { hasControlCharacter } from '../domain/audit-field.js';
 import { clientAssertionProblem } from './client-assertion-claims.js';
 import { KEY_SET_CACHE_MAX_ENTRIES } from './constants.js';
+import { CLIENT_AUTHENTICATION_FAILED, standingDetail } from './client-auth-failure.js';
 import { ServiceUnavailable } from './errors.js';
 import type { JwksFetch } from './jwks-fetch.js';
 import { isAllowedJwksUri } from './jwks-uri.js';
@@ -54,19 +56,32 @@ type AuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jw
 /** Form parameters as a form parser yields them: a repeated name is an array. */
 export type FormParams = Readonly<Record<string, string | readonly string[] | undefined>>;
 
-/** A refused authentication: `invalid_request` (400) for a malformed one, `invalid_client` (401) otherwise. */
+/**
+ * A refused authentication: `invalid_request` (400) for a malformed one, `invalid_client` (401)
+ * otherwise. The message is public: for `invalid_client` it is the same for every reason (an
+ * unknown, disabled or deleted agent, a wrong method, secret or assertion), so a caller learns
+ * nothing about an agent id; `detail` says which, for the audit row (client-auth-failure.ts).
+ */
 export class ClientAuthenticationError extends Error {
   readonly error: 'invalid_request' | 'invalid_client';
   readonly status: 400 | 401;
   /** The client used HTTP Basic: a 401 then carries `WWW-Authenticate: Basic` (RFC 6749 §5.2). */
   readonly basic: boolean;
+  /** The precise reason, never sent to the client. */
+  readonly detail: string;
 
-  constructor(error: 'invalid_request' | 'invalid_client', description: string, basic: boolean) {
-    super(description);
+  constructor(
+    error: 'invalid_request' | 'invalid_client',
+    detail: string,
+    basic: boolean,
+    publicDescription?: string,
+  ) {
+    super(publicDescription ?? (error === 'invalid_client' ? CLIENT_AUTHENTICATION_FAILED : detail));
     this.name = 'ClientAuthenticationError';
     this.error = error;
     this.status = error === 'invalid_client' ? 401 : 400;
     this.basic = basic;
+    this.detail = detail;
   }
 }
 
@@ -130,14 +145,16 @@ export class ClientAuthenticator {
     const refuse = (description: string) =>
       new ClientAuthenticationError('invalid_client', description, basic);
     const presented = this.#presented(authorization, params);
+    // PostgreSQL text cannot hold a NUL: such an id names no client, and is never looked up.
+    if (hasControlCharacter(presented.clientId)) throw refuse('client_id contains a control character');
     const agent = await this.#failClosed(() => this.#deps.registry.getAgent(presented.clientId));
-    if (!agent || agent.status !== 'enabled') throw refuse('client authentication failed');
+    if (!agent || agent.status !== 'enabled') throw refuse(standingDetail(agent?.status ?? null));
     if (presented.method !== agent.tokenEndpointAuthMethod) {
       throw refuse('the authentication method does not match the registered one');
     }
     if (presented.secret !== undefined) {
       if (!agent.secretHash || !clientSecretMatches(presented.secret, agent.secretHash)) {
-        throw refuse('invalid client credentials');
+        throw refuse('invalid secret provided');
       }
       return agent;
     }
@@ -200,7 +217,8 @@ export class ClientAuthenticator {
       // token endpoint answers it; half-given credentials are a malformed request.
       const anyGiven = CLIENT_AUTH_PARAMETERS.some((name) => Object.hasOwn(params, name));
       if (anyGiven) throw invalidRequest('no client authentication mechanism provided');
-      throw new ClientAuthenticationError('invalid_client', 'no client authentication was provided', basic);
+      const none = 'no client authentication was provided';
+      throw new ClientAuthenticationError('invalid_client', none, basic, none);
     }
     return {
       clientId,
@@ -270,8 +288,11 @@ export class ClientAuthenticator {
     if (!keys) throw refuse('the client has no usable keys');
     try {
       await jwtVerify(token, keys, { algorithms: CLIENT_ASSERTION_ALGS, clockTolerance: tolerance });
-    } catch {
-      throw refuse('client assertion signature or claims are invalid');
+    } catch (error) {
+      // jose says which check failed (signature, key, exp, nbf): the audit row keeps it.
+      throw refuse(
+        error instanceof Error ? error.message : 'client assertion signature or claims are invalid',
+      );
     }
 
     // Checked by clientAssertionProblem above.

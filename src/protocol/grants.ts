@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { evaluateClientCredentials } from '../domain/client-credentials.js';
+import { parameterWithControlCharacter } from '../domain/audit-field.js';
 import { chainParticipants } from '../domain/chain-liveness.js';
 import { evaluateExchange } from '../domain/exchange.js';
 import { checkGrantAllowed } from '../domain/grant-allowed.js';
@@ -25,6 +26,7 @@ import type { AuditRecord, LineageStore } from '../infra/lineage-store.js';
 import type { RateCounter } from '../infra/rate-counter.js';
 import type { AgentRecord, Registry } from '../infra/registry.js';
 import type { KeySet } from '../infra/signing-keys.js';
+import { standingDetail } from './client-auth-failure.js';
 import { accessTokenType } from './confirmation.js';
 import { ADMIN_SCOPE, TOKEN_TYPE_ACCESS_TOKEN } from './constants.js';
 import type { DpopProofVerifier } from './dpop-proof.js';
@@ -226,8 +228,9 @@ export function createGrantHandlers(deps: GrantDeps) {
       deps.logError(error, 'could not load the agent or its rate limit');
       throw new ServiceUnavailable();
     }
-    if (!agent || agent.status !== 'enabled')
-      throw new errors.InvalidClientAuth('client authentication failed');
+    if (!agent || agent.status !== 'enabled') {
+      throw new errors.InvalidClientAuth(standingDetail(agent?.status ?? null));
+    }
     // oidc-provider lets basic and post stand in for each other; an agent authenticates only the
     // way it was registered to (SECURITY-CASES CA-03).
     if (presentedAuthMethod(ctx) !== agent.tokenEndpointAuthMethod) {
@@ -237,6 +240,15 @@ export function createGrantHandlers(deps: GrantDeps) {
     if (!limit.allowed) {
       await auditRefusal(ctx, request, refuse('rate_limited', 'invalid_request', 'rate limit exceeded'));
       throw new RateLimited(limit.retryAfterSeconds);
+    }
+    // RFC 6749 §5.2: a malformed parameter; refused before any token is verified or proof spent.
+    const malformed = parameterWithControlCharacter(request.params);
+    if (malformed !== null) {
+      await refuseRequest(
+        ctx,
+        request,
+        refuse('invalid_parameters', 'invalid_request', `${malformed} contains a control character`),
+      );
     }
     const notAllowed = checkGrantAllowed(agent, grantType);
     if (notAllowed !== null) await refuseRequest(ctx, request, notAllowed);

@@ -6,6 +6,7 @@
  */
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { ServiceUnavailable } from './errors.js';
+import { hasControlCharacter } from '../domain/audit-field.js';
 import { GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE } from '../domain/types.js';
 import type { PrismaClient } from '../infra/database.js';
 import type { AgentRecord, Registry } from '../infra/registry.js';
@@ -55,6 +56,8 @@ export function createAdapterClass(prisma: PrismaClient, registry: Registry) {
 
     async #find(id: string): Promise<AdapterPayload | undefined> {
       if (this.#model === 'Client') {
+        // PostgreSQL text cannot hold a NUL: such an id names no client, and is never looked up.
+        if (hasControlCharacter(id)) return undefined;
         const agent = await registry.getAgent(id);
         return agent && agent.status === 'enabled' ? clientMetadata(agent) : undefined;
       }

@@ -2,11 +2,20 @@
  * Koa middleware around every provider request. For the token endpoint it adds `Pragma:
  * no-cache` (RFC 6749 §5.1), `Retry-After` on 429/503, and writes the audit event for refusals
  * that happen before a grant handler runs (client authentication, unsupported grant, malformed
- * parameters), so every decision has its audit row.
+ * parameters), so every decision has its audit row. A failed client authentication answers the
+ * same to every caller; its row names the precise reason (client-auth-failure.ts).
  */
 import type { KoaContextWithOIDC } from 'oidc-provider';
-import type { RuleCode } from '../domain/types.js';
+import { hasControlCharacter } from '../domain/audit-field.js';
+import type { AgentStatus, RuleCode } from '../domain/types.js';
 import type { LineageStore } from '../infra/lineage-store.js';
+import {
+  claimedClientId,
+  CLIENT_AUTHENTICATION_FAILED,
+  CLIENT_NOT_FOUND,
+  clientAuthFailureDescription,
+  standingDetail,
+} from './client-auth-failure.js';
 import { RateLimited } from './errors.js';
 import { AUDITED } from './grants.js';
 import { TOKEN_PATH } from './provider.js';
@@ -44,27 +53,40 @@ function isMissingClientAuthentication(ctx: KoaContextWithOIDC, body: { error?: 
   );
 }
 
-/**
- * The client a refused request claimed to be, for the audit log: the Basic user name (RFC 6749
- * §2.3.1, form-urlencoded), else `client_id` in the body. Never proof of identity.
- */
-function claimedClient(authorization: string, params: Record<string, unknown>): string | null {
-  const basic = /^basic\s+([A-Za-z0-9+/=]+)$/i.exec(authorization);
-  if (basic?.[1]) {
-    const decoded = Buffer.from(basic[1], 'base64').toString('utf8');
-    const separator = decoded.indexOf(':');
-    if (separator > 0) {
-      try {
-        return decodeURIComponent(decoded.slice(0, separator).replace(/\+/g, ' ')).slice(0, 200);
-      } catch {
-        return null;
-      }
-    }
-  }
-  return typeof params.client_id === 'string' ? params.client_id.slice(0, 200) : null;
+/** The error oidc-provider refused the request with, kept by `onGrantError` for the audit row. */
+const REFUSAL_ERROR = Symbol('agent-sts.refusal-error');
+
+/** Where the hook reads an agent's standing, to tell an unknown client from a disabled or deleted one. */
+interface AgentStanding {
+  getAgent(id: string): Promise<{ readonly status: AgentStatus } | null>;
 }
 
-export function tokenEndpointHooks(lineage: LineageStore, log: Logger) {
+/**
+ * The precise reason a client authentication failed, for the audit row only: oidc-provider's own
+ * `error_detail` (its public description is always "client authentication failed"), and for a
+ * client it did not find, whether the id is unknown, disabled, deleted or malformed.
+ */
+async function clientFailureDetail(
+  ctx: KoaContextWithOIDC,
+  body: { error_description?: string },
+  claimed: string | null,
+  agents: AgentStanding,
+): Promise<string> {
+  const error = (ctx as unknown as Record<symbol, { error_detail?: unknown } | undefined>)[REFUSAL_ERROR];
+  const detail =
+    typeof error?.error_detail === 'string'
+      ? error.error_detail
+      : (body.error_description ?? CLIENT_AUTHENTICATION_FAILED);
+  if (detail !== CLIENT_NOT_FOUND || claimed === null) return detail;
+  if (hasControlCharacter(claimed)) return 'client_id contains a control character';
+  try {
+    return standingDetail((await agents.getAgent(claimed))?.status ?? null);
+  } catch {
+    return detail;
+  }
+}
+
+export function tokenEndpointHooks(lineage: LineageStore, agents: AgentStanding, log: Logger) {
   return async function tokenEndpointHook(ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> {
     if (ctx.path !== TOKEN_PATH) return next();
     ctx.set('Pragma', 'no-cache');
@@ -78,14 +100,17 @@ export function tokenEndpointHooks(lineage: LineageStore, log: Logger) {
       ctx.body = body;
     }
     const params = (ctx.oidc?.params ?? {}) as Record<string, unknown>;
-    const claimedClientId = claimedClient(ctx.get('authorization'), params);
+    const claimed = ctx.oidc?.client?.clientId ?? claimedClientId(ctx.get('authorization'), params);
     try {
       await lineage.recordRefusal({
         decision: 'denied',
         rule: ruleFor(body.error, ctx.status),
         grantType: typeof params.grant_type === 'string' ? params.grant_type : null,
-        clientId: ctx.oidc?.client?.clientId ?? claimedClientId,
-        description: body.error_description ?? body.error ?? null,
+        clientId: claimed,
+        description:
+          body.error === 'invalid_client'
+            ? clientAuthFailureDescription(await clientFailureDetail(ctx, body, claimed, agents))
+            : (body.error_description ?? body.error ?? null),
       });
     } catch (error) {
       log.error({ err: error }, 'could not write the audit event of a refused token request');
@@ -93,7 +118,12 @@ export function tokenEndpointHooks(lineage: LineageStore, log: Logger) {
   };
 }
 
-/** Sets `Retry-After` from a rate-limit refusal; called from the provider's `grant.error` event. */
+/**
+ * Called from the provider's `grant.error` event: keeps the error for the audit row (its
+ * `error_detail` says why, where the public description does not) and sets `Retry-After` from a
+ * rate-limit refusal.
+ */
 export function onGrantError(ctx: KoaContextWithOIDC, error: unknown): void {
+  (ctx as unknown as Record<symbol, unknown>)[REFUSAL_ERROR] = error;
   if (error instanceof RateLimited) ctx.set('Retry-After', String(error.retryAfterSeconds));
 }

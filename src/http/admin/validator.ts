@@ -9,6 +9,7 @@ import type { TSchema } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { Value } from '@sinclair/typebox/value';
 import type { FastifySchemaCompiler } from 'fastify';
+import { nulCharacterPath } from '../../domain/audit-field.js';
 import { ProblemError } from '../problem.js';
 
 /** Enough to fix a request; a hostile body cannot make the answer large. */
@@ -18,6 +19,18 @@ export const typeBoxValidatorCompiler: FastifySchemaCompiler<TSchema> = ({ schem
   const check = TypeCompiler.Compile(schema);
   const convert = httpPart === 'querystring' || httpPart === 'params';
   return (input: unknown) => {
+    // PostgreSQL stores no NUL, in text or jsonb: refused here rather than failing the write (500).
+    const nulPath = nulCharacterPath(input);
+    if (nulPath !== null) {
+      return {
+        error: new ProblemError(
+          400,
+          'validation_failed',
+          `the ${httpPart ?? 'request'} holds a NUL character`,
+          [{ path: nulPath, message: 'must not contain a NUL character' }],
+        ),
+      };
+    }
     const value = convert ? Value.Convert(schema, input) : input;
     if (check.Check(value)) return { value };
     const errors = [...check.Errors(value)]
