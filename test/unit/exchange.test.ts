@@ -407,21 +407,29 @@ describe("evaluateExchange: an agent's own token as subject", () => {
 describe('evaluateExchange: a 10,000-deep act chain', () => {
   const actors = Array.from({ length: 10_000 }, (_, i) => `agent-${i}`);
 
-  it('is refused while flattening the untrusted claim, before any policy runs', () => {
+  it('is refused while flattening the untrusted claim, reading no deeper than the limit', () => {
+    // Count the levels the flattener opens: the cost is bounded by the limit, not the claim.
+    let levelsRead = 0;
     let raw: unknown = undefined;
-    for (const sub of actors) raw = raw === undefined ? { sub } : { sub, act: raw };
-    const started = performance.now();
+    for (const sub of actors) {
+      const inner = raw;
+      const level = inner === undefined ? { sub } : { sub, act: inner };
+      raw = new Proxy(level, {
+        get(target, key, receiver) {
+          if (key === 'act') levelsRead += 1;
+          return Reflect.get(target, key, receiver) as unknown;
+        },
+      });
+    }
     expectRefusal(flattenActClaim(raw, 5), 'subject_token_invalid', 'invalid_request');
-    expect(performance.now() - started).toBeLessThan(50);
+    expect(levelsRead).toBeLessThanOrEqual(7);
   });
 
-  it('is refused quickly as too deep even if it reaches the policy', () => {
+  it('is refused as too deep even if it reaches the policy', () => {
     const subject = selfToken({ actors, clientId: actors.at(-1) ?? null });
-    const started = performance.now();
     const result = evaluateExchange(
       exchangeInput({ subject, chainAgents: chainMap(...actors.map((id) => agent(id))) }),
     );
-    expect(performance.now() - started).toBeLessThan(500);
     expectRefusal(result, 'delegation_too_deep', 'invalid_request');
   });
 });
