@@ -4,6 +4,7 @@
  * closes; tests build the app the same way and talk to it over real HTTP.
  */
 import { randomUUID } from 'node:crypto';
+import type { EventEmitter } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -267,9 +268,11 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     });
     provider.on('grant.error', onGrantError);
     provider.on('server_error', (_ctx, error) => app.log.error({ err: error }, 'oauth server error'));
-    // A connection that fails mid-request (a client gone, a slow one cut off: RL-06) reaches Koa's
-    // own handler, which would print to stderr; it belongs in the structured log.
-    provider.app.on('error', (error: unknown) => app.log.warn({ err: error }, 'oauth connection error'));
+    // A connection that fails mid-request (a client gone, a slow one cut off: RL-06) reaches the
+    // Koa app's 'error' event (the provider is the app), which would print to stderr; it belongs
+    // in the log. oidc-provider's event types leave out Koa's own events.
+    const koaApp: EventEmitter = provider;
+    koaApp.on('error', (error: unknown) => app.log.warn({ err: error }, 'oauth connection error'));
     return provider;
   }, keys());
   // Keys are fixed when a provider is built: every change of the key set builds a new one.

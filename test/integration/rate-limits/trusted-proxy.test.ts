@@ -40,7 +40,7 @@ describe.each([
   });
 
   afterAll(async () => {
-    await server.close();
+    await server?.close();
   });
 
   it('limits a client by the address the proxy appended, however it rotates the value it writes', async () => {
@@ -69,7 +69,7 @@ describe('with no trusted proxy', () => {
   });
 
   afterAll(async () => {
-    await server.close();
+    await server?.close();
   });
 
   it('ignores X-Forwarded-For: every value counts against the connecting address', async () => {
