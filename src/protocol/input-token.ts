@@ -12,6 +12,7 @@ import {
   type ProtectedHeaderParameters,
 } from 'jose';
 import { flattenActClaim } from '../domain/act-chain.js';
+import { hasControlCharacter } from '../domain/audit-field.js';
 import { refuse } from '../domain/refusal.js';
 import type { Result, RuleCode, TokenOrigin, VerifiedToken } from '../domain/types.js';
 import type { Registry, TrustedIssuerRecord } from '../infra/registry.js';
@@ -235,6 +236,13 @@ export class InputTokenVerifier {
     if (binding === undefined) return invalid(role, 'has a malformed cnf claim');
     const txn = payload[CLAIM_TXN];
     const clientId = payload[CLAIM_CLIENT_ID];
+    // A signature proves who wrote a claim, not that it can be stored: PostgreSQL text cannot hold
+    // NUL, and no OAuth identifier or scope holds a control character.
+    const storedClaims = [payload.sub as string, ...scopes, ...actors.value, ...(mayAct ?? [])];
+    if (typeof txn === 'string') storedClaims.push(txn);
+    if (typeof clientId === 'string') storedClaims.push(clientId);
+    if (storedClaims.some(hasControlCharacter))
+      return invalid(role, 'has a claim holding a control character');
     return {
       ok: true,
       value: {

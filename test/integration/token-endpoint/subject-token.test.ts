@@ -283,6 +283,15 @@ describe('claims of external tokens', () => {
     await expectRefusal(withSubject(await userToken({ scope: 42 })), IR_SUBJECT);
     await expectRefusal(withSubject(await userToken({ act: 'agent' })), IR_SUBJECT);
   });
+
+  it('refuses a validly signed token whose claims hold a control character, never a 503', async () => {
+    // PostgreSQL text cannot store NUL: such a claim must be refused before it reaches the lineage.
+    await expectRefusal(withSubject(await userToken({ sub: 'alice\u0000admin' })), IR_SUBJECT);
+    await expectRefusal(withSubject(await userToken({ scope: 'files.read\u0000' })), IR_SUBJECT);
+    await expectRefusal(withSubject(await userToken({ act: { sub: 'agent\u0007x' } })), IR_SUBJECT);
+    await expectRefusal(withSubject(await userToken({ client_id: 'app\u0000' })), IR_SUBJECT);
+    await expectRefusal(withSubject(await userToken({ may_act: { sub: 'x\u001b' } })), IR_SUBJECT);
+  });
 });
 
 describe('ST-06 times', () => {
