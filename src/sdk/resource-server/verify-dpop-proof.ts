@@ -47,11 +47,9 @@ async function verifySignature(proof: string, options: VerifyDpopProofOptions) {
       requiredClaims: ['iat', 'jti', 'htm', 'htu'],
     });
   } catch (cause) {
-    if (
-      cause instanceof errors.JWTClaimValidationFailed &&
-      cause.claim === 'iat' &&
-      cause.reason === 'check_failed'
-    ) {
+    // jose reports a proof too old as JWTExpired and one dated ahead as a failed iat check.
+    const timed = cause instanceof errors.JWTExpired || cause instanceof errors.JWTClaimValidationFailed;
+    if (timed && cause.claim === 'iat' && cause.reason === 'check_failed') {
       refuse('dpop_proof_stale', 'DPoP proof iat is outside the acceptable window', cause);
     }
     refuse('dpop_proof_invalid', 'DPoP proof is not a valid dpop+jwt signed by its jwk', cause);
