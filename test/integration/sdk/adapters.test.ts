@@ -19,7 +19,7 @@ import {
   type AgentToken,
   type ConnectRequest,
 } from '../../../src/sdk/resource-server/index.js';
-import { dpopProof, generateDpopKey, requestTokenWithProof, type DpopKey } from '../../helpers/dpop.js';
+import { dpopProof, type DpopKey } from '../../helpers/dpop.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { registerWorld } from './helpers.js';
 
@@ -31,15 +31,7 @@ let bound: string;
 beforeAll(async () => {
   server = await startTestServer();
   world = await registerWorld(server);
-  key = await generateDpopKey();
-  const response = await requestTokenWithProof(
-    server,
-    world.agentA,
-    { grant_type: 'client_credentials', audience: world.calendar },
-    await dpopProof(server, key),
-  );
-  expect(response.status, response.text).toBe(200);
-  bound = response.body.access_token as string;
+  ({ token: bound, key } = await world.boundHop0());
 });
 
 afterAll(async () => {

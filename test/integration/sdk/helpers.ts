@@ -5,6 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { SignJWT, type JWTPayload } from 'jose';
+import { expect } from 'vitest';
+import { dpopProof, generateDpopKey, requestTokenWithProof, type DpopKey } from '../../helpers/dpop.js';
 import { registerAgent, registerResource, uniqueSuffix } from '../../helpers/fixtures.js';
 import { agentToken, exchange, type TestAgent } from '../../helpers/oauth.js';
 import type { TestServer } from '../../helpers/server.js';
@@ -36,7 +38,20 @@ export async function registerWorld(server: TestServer) {
     const forC = (await exchange(server, agentB, { subject_token: forB, audience: ids.c })).token;
     return (await exchange(server, agentC, { subject_token: forC, audience: calendar })).token;
   };
-  return { calendar, ids, agentA, agentB, agentC, hop0, hop1, hop2 };
+  /** A's own token for the calendar, bound to a new DPoP key. */
+  const boundHop0 = async (): Promise<{ token: string; key: DpopKey }> => {
+    const key = await generateDpopKey();
+    const response = await requestTokenWithProof(
+      server,
+      agentA,
+      { grant_type: 'client_credentials', audience: calendar },
+      await dpopProof(server, key),
+    );
+    expect(response.status, response.text).toBe(200);
+    expect(response.body.token_type).toBe('DPoP');
+    return { token: response.body.access_token as string, key };
+  };
+  return { calendar, ids, agentA, agentB, agentC, hop0, hop1, hop2, boundHop0 };
 }
 
 /** A token signed with the server's active key: any header, any claims. */

@@ -16,7 +16,7 @@ import {
   type AgentTokenErrorCode,
   type VerifyAgentTokenOptions,
 } from '../../../src/sdk/resource-server/index.js';
-import { dpopProof, generateDpopKey, requestTokenWithProof, type DpopKey } from '../../helpers/dpop.js';
+import { dpopProof, generateDpopKey, type DpopKey } from '../../helpers/dpop.js';
 import { decodeJwt, decodeProtectedHeader } from '../../helpers/oauth.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { adminApi } from '../admin/admin-client.js';
@@ -210,16 +210,7 @@ describe('DPoP-bound tokens (RFC 9449 §7)', () => {
   let dpopOptions: VerifyAgentTokenOptions;
 
   beforeAll(async () => {
-    key = await generateDpopKey();
-    const response = await requestTokenWithProof(
-      server,
-      world.agentA,
-      { grant_type: 'client_credentials', audience: world.calendar },
-      await dpopProof(server, key),
-    );
-    expect(response.status, response.text).toBe(200);
-    expect(response.body.token_type).toBe('DPoP');
-    bound = response.body.access_token as string;
+    ({ token: bound, key } = await world.boundHop0());
     dpopOptions = { ...options, dpop: { replayStore: createMemoryReplayStore() } };
   });
 
