@@ -203,6 +203,20 @@ describe('key rotation', () => {
   });
 });
 
+describe('an unreachable issuer', () => {
+  it('answers jwks_unavailable (503), not a verdict on the token, for discovery and for the JWKS', async () => {
+    const token = await world.hop0();
+    const unreachable = 'http://127.0.0.1:9';
+    const discovery = createAgentStsKeySet({ issuer: unreachable, timeoutDuration: 2_000 });
+    const error = await verifyAgentToken(token, { ...options, keys: discovery }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toMatchObject({ code: 'jwks_unavailable', status: 503 });
+    const jwks = createAgentStsKeySet({ issuer: server.config.issuer, jwksUri: `${unreachable}/jwks` });
+    expect(await refusal(verifyAgentToken(token, { ...options, keys: jwks }))).toBe('jwks_unavailable');
+  });
+});
+
 describe('DPoP-bound tokens (RFC 9449 §7)', () => {
   const url = () => `${world.calendar}/events`;
   let key: DpopKey;
