@@ -3,8 +3,7 @@
  * the agent on every token request, binds tokens to its DPoP key when it has one, caches what it
  * gets, and builds the headers that present a token to the next hop.
  */
-import type { ClientAuthentication } from './client-authentication.js';
-import { clientAuthenticationParts } from './client-authentication.js';
+import { clientAuthenticationParts, type ClientAuthentication } from './client-authentication.js';
 import { discover, type AuthorizationServerMetadata } from './discover.js';
 import { createDpopProof, type DpopKeyPair } from './dpop-proof.js';
 import { cacheKey, createTokenCache, type TokenCacheOptions } from './token-cache.js';

@@ -60,12 +60,9 @@ export function createRequestAuthenticator(options: AgentStsAuthOptions) {
 
   function refusal(error: AgentTokenError, scheme: AuthorizationScheme | undefined): Refusal {
     const headers: Record<string, string | string[]> = { 'cache-control': 'no-store' };
-    if (error.status === 401 || error.status === 403 || error.status === 400) {
-      headers['www-authenticate'] = wwwAuthenticate(error.code === 'token_missing' ? undefined : error, {
-        ...challengeOptions,
-        scheme,
-      });
-    }
+    // A 503 (the JWKS is out of reach) is no challenge: the client did nothing wrong.
+    if (error.status !== 503)
+      headers['www-authenticate'] = wwwAuthenticate(error, { ...challengeOptions, scheme });
     return {
       status: error.status,
       headers,
