@@ -1,0 +1,58 @@
+/**
+ * How the agent authenticates at the token endpoint (RFC 6749 §2.3): a client secret in HTTP Basic
+ * (`client_secret_basic`, both halves form-urlencoded first, §2.3.1) or in the form
+ * (`client_secret_post`), or a signed RFC 10070 assertion (`private_key_jwt`).
+ */
+import type { CryptoKey, KeyObject } from 'jose';
+import { CLIENT_ASSERTION_TYPE, createClientAssertion } from './client-assertion.js';
+
+export type ClientAuthentication =
+  | { readonly method: 'client_secret_basic' | 'client_secret_post'; readonly clientSecret: string }
+  | {
+      readonly method: 'private_key_jwt';
+      readonly privateKey: CryptoKey | KeyObject;
+      readonly kid?: string;
+      /** Default ES256. */
+      readonly alg?: string;
+    };
+
+export interface AuthenticationParts {
+  readonly headers: Record<string, string>;
+  readonly fields: Record<string, string>;
+}
+
+function formEncode(value: string): string {
+  return encodeURIComponent(value).replace(/%20/g, '+');
+}
+
+export async function clientAuthenticationParts(
+  clientId: string,
+  issuer: string,
+  authentication: ClientAuthentication,
+): Promise<AuthenticationParts> {
+  switch (authentication.method) {
+    case 'client_secret_basic': {
+      const pair = `${formEncode(clientId)}:${formEncode(authentication.clientSecret)}`;
+      return { headers: { authorization: `Basic ${Buffer.from(pair).toString('base64')}` }, fields: {} };
+    }
+    case 'client_secret_post':
+      return { headers: {}, fields: { client_id: clientId, client_secret: authentication.clientSecret } };
+    case 'private_key_jwt': {
+      const assertion = await createClientAssertion({
+        clientId,
+        issuer,
+        privateKey: authentication.privateKey,
+        alg: authentication.alg,
+        kid: authentication.kid,
+      });
+      return {
+        headers: {},
+        fields: {
+          client_id: clientId,
+          client_assertion_type: CLIENT_ASSERTION_TYPE,
+          client_assertion: assertion,
+        },
+      };
+    }
+  }
+}

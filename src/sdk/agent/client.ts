@@ -1,0 +1,149 @@
+/**
+ * `AgentStsClient`: an agent's side of agent-sts. It discovers the server once, authenticates as
+ * the agent on every token request, binds tokens to its DPoP key when it has one, caches what it
+ * gets, and builds the headers that present a token to the next hop.
+ */
+import { clientAuthenticationParts, type ClientAuthentication } from './client-authentication.js';
+import { discover, type AuthorizationServerMetadata } from './discover.js';
+import { createDpopProof, type DpopKeyPair } from './dpop-proof.js';
+import { cacheKey, createTokenCache, type TokenCacheOptions } from './token-cache.js';
+import { postTokenRequest, type TokenSet } from './token-request.js';
+
+export const GRANT_TYPE_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const TOKEN_TYPE_ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
+
+export interface AgentStsClientOptions {
+  /** The agent-sts issuer identifier (`ISSUER`). */
+  readonly issuer: string;
+  /** This agent's id. */
+  readonly clientId: string;
+  readonly authentication: ClientAuthentication;
+  /** Bind issued tokens to this key (RFC 9449); the agent then presents them with proofs. */
+  readonly dpopKey?: DpopKeyPair;
+  /** Token caching; false to ask the server every time. */
+  readonly cache?: TokenCacheOptions | false;
+  /** Default: the global fetch. */
+  readonly fetch?: typeof fetch;
+}
+
+/** Where the token is for: an RFC 8693 `audience` (an agent id, a logical name) or an RFC 8707 `resource` URI. */
+export interface TokenTarget {
+  readonly audience?: string;
+  readonly resource?: string;
+  /** Space-separated or a list; omitted: every scope that remains. */
+  readonly scope?: string | readonly string[];
+}
+
+export interface ExchangeParameters extends TokenTarget {
+  readonly subjectToken: string;
+  /** Default urn:ietf:params:oauth:token-type:access_token. */
+  readonly subjectTokenType?: string;
+  readonly actorToken?: string;
+  /** Default urn:ietf:params:oauth:token-type:access_token when an actor token is given. */
+  readonly actorTokenType?: string;
+  readonly requestedTokenType?: string;
+}
+
+function scopeOf(scope: TokenTarget['scope']): string | undefined {
+  if (scope === undefined) return undefined;
+  const scopes = typeof scope === 'string' ? scope.split(' ') : [...scope];
+  return scopes
+    .filter((value) => value !== '')
+    .sort()
+    .join(' ');
+}
+
+function definedFields(fields: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(fields).filter((entry): entry is [string, string] => entry[1] !== undefined),
+  );
+}
+
+export class AgentStsClient {
+  readonly #options: AgentStsClientOptions;
+  readonly #fetch: typeof fetch;
+  readonly #cached: ReturnType<typeof createTokenCache> | undefined;
+  #metadata: Promise<AuthorizationServerMetadata> | undefined;
+
+  constructor(options: AgentStsClientOptions) {
+    this.#options = options;
+    this.#fetch = options.fetch ?? fetch;
+    this.#cached = options.cache === false ? undefined : createTokenCache(options.cache);
+  }
+
+  /** The server's RFC 8414 metadata, fetched once (again after a failure). */
+  metadata(): Promise<AuthorizationServerMetadata> {
+    this.#metadata ??= discover(this.#options.issuer, this.#fetch).catch((error: unknown) => {
+      this.#metadata = undefined;
+      throw error;
+    });
+    return this.#metadata;
+  }
+
+  /** RFC 6749 §4.4: a token for this agent itself. */
+  clientCredentials(target: TokenTarget = {}): Promise<TokenSet> {
+    const fields = definedFields({
+      grant_type: 'client_credentials',
+      audience: target.audience,
+      resource: target.resource,
+      scope: scopeOf(target.scope),
+    });
+    return this.#issue(fields);
+  }
+
+  /** RFC 8693: a token for the next hop, derived from the token this agent received. */
+  async exchange(parameters: ExchangeParameters): Promise<TokenSet> {
+    if (parameters.audience === undefined && parameters.resource === undefined) {
+      throw new TypeError('exchange needs an audience or a resource');
+    }
+    const fields = definedFields({
+      grant_type: GRANT_TYPE_TOKEN_EXCHANGE,
+      subject_token: parameters.subjectToken,
+      subject_token_type: parameters.subjectTokenType ?? TOKEN_TYPE_ACCESS_TOKEN,
+      actor_token: parameters.actorToken,
+      actor_token_type:
+        parameters.actorToken === undefined
+          ? undefined
+          : (parameters.actorTokenType ?? TOKEN_TYPE_ACCESS_TOKEN),
+      audience: parameters.audience,
+      resource: parameters.resource,
+      scope: scopeOf(parameters.scope),
+      requested_token_type: parameters.requestedTokenType,
+    });
+    return this.#issue(fields);
+  }
+
+  /**
+   * The headers that present `token` on a request to `url`: `Authorization: Bearer`, or for a
+   * DPoP-bound token `Authorization: DPoP` with a fresh proof for this method and URL (RFC 9449 §7.1).
+   */
+  async authorizationHeaders(
+    token: TokenSet,
+    request: { readonly method: string; readonly url: string | URL },
+  ): Promise<Record<string, string>> {
+    if (token.tokenType.toLowerCase() !== 'dpop') return { authorization: `Bearer ${token.accessToken}` };
+    if (!this.#options.dpopKey) throw new TypeError('a DPoP-bound token needs the client dpopKey');
+    const proof = await createDpopProof(this.#options.dpopKey, {
+      ...request,
+      accessToken: token.accessToken,
+    });
+    return { authorization: `DPoP ${token.accessToken}`, dpop: proof };
+  }
+
+  async #issue(fields: Record<string, string>): Promise<TokenSet> {
+    const request = () => this.#request(fields);
+    if (!this.#cached) return request();
+    const keyFields = Object.entries(fields).sort(([a], [b]) => a.localeCompare(b));
+    return this.#cached(cacheKey(keyFields.flat()), request);
+  }
+
+  async #request(fields: Record<string, string>): Promise<TokenSet> {
+    const { issuer, clientId, authentication, dpopKey } = this.#options;
+    const metadata = await this.metadata();
+    const parts = await clientAuthenticationParts(clientId, issuer, authentication);
+    const headers = { ...parts.headers };
+    if (dpopKey)
+      headers.dpop = await createDpopProof(dpopKey, { method: 'POST', url: metadata.token_endpoint });
+    return postTokenRequest(this.#fetch, metadata.token_endpoint, { ...fields, ...parts.fields }, headers);
+  }
+}
