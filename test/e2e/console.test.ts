@@ -78,6 +78,11 @@ async function adminGet(pathname: string): Promise<Response> {
   return fetch(server.baseUrl + pathname, { headers: { authorization: `Bearer ${server.adminToken}` } });
 }
 
+async function agentField(id: string, name: string): Promise<unknown> {
+  const response = await adminGet(`/admin/agents/${encodeURIComponent(id)}`);
+  return ((await response.json()) as Record<string, unknown>)[name];
+}
+
 async function adminPost(pathname: string, body: unknown): Promise<Record<string, unknown>> {
   const response = await fetch(server.baseUrl + pathname, {
     method: 'POST',
@@ -298,6 +303,69 @@ describe.skipIf(chromiumMissing && !inCi)('the web console in Chromium', () => {
       expect(await status(hop3?.jti).getAttribute('class')).toContain('agent-dead');
 
       await screenshotChain('console-chain.png');
+    },
+    BROWSER_TIMEOUT_MS,
+  );
+
+  it(
+    'revokes a branch from its button, after a second click confirms it',
+    async () => {
+      const [hop1] = hops;
+      const card = page.locator(`.hop[data-jti="${String(hop1?.jti)}"]`);
+      const button = card.locator('.hop-actions button');
+      await button.click();
+      expect(await button.textContent()).toContain('Confirm');
+      expect(await card.getAttribute('data-status')).toBe('live');
+      await button.click();
+      await expect.poll(() => card.getAttribute('data-status')).toBe('revoked');
+      await expect.poll(() => page.textContent('#notice')).toContain('Revoked');
+      const chain = await (await adminGet(`/admin/chains/${String(hop1?.txn)}`)).json();
+      expect(JSON.stringify(chain)).not.toContain('"status":"live"');
+    },
+    BROWSER_TIMEOUT_MS,
+  );
+
+  it(
+    'disables, enables and edits an agent from the list',
+    async () => {
+      await page.click('#nav a[data-section="agents"]');
+      const row = () => page.locator(`tr[data-id="${FORM_AGENT}"]`);
+      await row().locator('button:has-text("Disable")').click();
+      await expect.poll(() => row().locator('.badge').textContent()).toBe('disabled');
+      expect(await agentField(FORM_AGENT, 'status')).toBe('disabled');
+      await row().locator('button:has-text("Enable")').click();
+      await expect.poll(() => row().locator('.badge').textContent()).toBe('enabled');
+
+      await row().locator('a:has-text("Edit")').click();
+      await page.waitForSelector('#agents-form');
+      expect(await page.inputValue('#field-allowedScopes')).toBe('calendar.read');
+      await page.fill('#field-name', 'Renamed in the console');
+      await page.click('#agents-form button[type=submit]');
+      await expect.poll(() => row().locator('.name').textContent()).toBe('Renamed in the console');
+      expect(await agentField(FORM_AGENT, 'name')).toBe('Renamed in the console');
+      expect(await agentField(FORM_AGENT, 'allowedAudiences')).toEqual([CALENDAR]);
+    },
+    BROWSER_TIMEOUT_MS,
+  );
+
+  it(
+    'creates a resource, and filters the audit log by agent and decision',
+    async () => {
+      const resource = `https://mail-${suffix}.example/api`;
+      await page.click('#nav a[data-section="resources"]');
+      await page.click('a.button.primary:has-text("New resource")');
+      await page.fill('#field-id', resource);
+      await page.fill('#field-scopes', 'mail.read mail.send');
+      await page.click('#resources-form button[type=submit]');
+      const row = page.locator(`tr[data-id="${resource}"]`);
+      await expect.poll(() => row.locator('.chip').allTextContents()).toEqual(['mail.read', 'mail.send']);
+
+      await page.click('#nav a[data-section="audit"]');
+      await page.fill('#filter-agent', AGENT_B);
+      await page.selectOption('#filter-decision', 'granted');
+      await page.click('#audit-filters button[type=submit]');
+      await expect.poll(() => new URL(page.url()).hash).toBe(`#/audit?agent=${AGENT_B}&decision=granted`);
+      await expect.poll(() => page.locator('tr.audit-row td.client').allTextContents()).toEqual([AGENT_B]);
     },
     BROWSER_TIMEOUT_MS,
   );
