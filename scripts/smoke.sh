@@ -27,6 +27,11 @@ curl -fsS "$BASE/readyz"; echo
 
 node scripts/smoke-exchange.mjs "$BASE" "$ADMIN_TOKEN"
 
+# The web console's files live outside src/: the built service must find and serve them, under its CSP.
+CONSOLE_HEADERS=$(curl -fsS -D - -o /dev/null "$BASE/console/js/main.js")
+grep -qi "^content-security-policy: default-src 'none'" <<<"$CONSOLE_HEADERS"
+echo "console: served by the built service"
+
 # A careless client puts a secret in a query string; it must not reach the logs.
 curl -s -o /dev/null "$BASE/token?client_secret=smoke-query-secret-42" || true
 

@@ -16,6 +16,7 @@ import type { Config, TrustProxy } from './config.js';
 import { lineageKeepSeconds } from './domain/retention.js';
 import { MAX_TOKEN_TTL_SECONDS } from './http/admin/schemas.js';
 import { adminRoutes } from './http/admin/index.js';
+import { consoleRoutes } from './http/console.js';
 import { registerDocs } from './http/docs.js';
 import { healthRoutes } from './http/health.js';
 import { tokenManagementRoutes } from './http/token-management.js';
@@ -365,6 +366,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
   // RFC 7662 / RFC 7009, served by fastify beside the provider mount (CONTRACT §3.4).
   await app.register(tokenManagementRoutes);
   await app.register(adminRoutes, { prefix: '/admin' });
+  await app.register(consoleRoutes);
 
   const keyRefresh = setInterval(() => void refreshSigningKeys(), KEY_REFRESH_INTERVAL_MS);
   keyRefresh.unref();
