@@ -88,6 +88,7 @@ async function ceiling(seconds: number): Promise<void> {
   };
   for (let warm = 0; warm < 500; warm += 1) await once();
   let done = 0;
+  const usage = process.cpuUsage();
   const started = performance.now();
   const deadline = started + seconds * 1000;
   await Promise.all(
@@ -98,8 +99,10 @@ async function ceiling(seconds: number): Promise<void> {
       }
     }),
   );
-  const perSecond = done / ((performance.now() - started) / 1000);
-  process.stdout.write(JSON.stringify({ perSecond, iterations: done }) + '\n');
+  const elapsed = (performance.now() - started) / 1000;
+  const { user, system } = process.cpuUsage(usage);
+  const cpu = (user + system) / 1e4 / elapsed;
+  process.stdout.write(JSON.stringify({ perSecond: done / elapsed, iterations: done, cpu }) + '\n');
 }
 
 async function sts(): Promise<void> {
@@ -174,6 +177,12 @@ async function sts(): Promise<void> {
   process.stdout.write(
     JSON.stringify({ baseUrl: server.baseUrl, database: server.database.kind, forms }) + '\n',
   );
+  // Close the app and the database (PGlite's temporary directory goes with it), then exit.
+  process.removeAllListeners('SIGINT');
+  process.once('SIGINT', () => {
+    setTimeout(() => process.exit(0), 5000).unref();
+    void server.close().finally(() => process.exit(0));
+  });
 }
 
 const mode = process.argv[2];
