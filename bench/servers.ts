@@ -13,7 +13,6 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { decodeJwt, exportJWK, generateKeyPair, jwtVerify, SignJWT, type CryptoKey } from 'jose';
-import { Provider } from 'oidc-provider';
 
 const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
@@ -31,6 +30,7 @@ async function signToken(privateKey: CryptoKey, claims: Record<string, unknown>,
 }
 
 async function peer(): Promise<void> {
+  const { Provider } = await import('oidc-provider');
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   const signingKey = { ...(await exportJWK(privateKey)), kid: 'peer-1', alg: 'ES256', use: 'sig' };
   const provider = new Provider('http://127.0.0.1', {
