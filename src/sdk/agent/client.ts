@@ -1,12 +1,15 @@
 /**
  * `AgentStsClient`: an agent's side of agent-sts. It discovers the server once, authenticates as
  * the agent on every token request, binds tokens to its DPoP key when it has one, caches what it
- * gets, and builds the headers that present a token to the next hop.
+ * gets, and builds the headers that present a token to the next hop. When the server asks for
+ * DPoP nonces (RFC 9449 §8) it puts the last one it was given into each proof, and answers
+ * `use_dpop_nonce` by trying once more with the nonce that came with the refusal (§8.2).
  */
 import { clientAuthenticationParts, type ClientAuthentication } from './client-authentication.js';
 import { discover, type AuthorizationServerMetadata } from './discover.js';
 import { createDpopProof, type DpopKeyPair } from './dpop-proof.js';
 import { cacheKey, createTokenCache, type TokenCacheOptions } from './token-cache.js';
+import { OAuthError } from './errors.js';
 import { postTokenRequest, type TokenSet } from './token-request.js';
 
 export const GRANT_TYPE_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -64,6 +67,8 @@ export class AgentStsClient {
   readonly #fetch: typeof fetch;
   readonly #cached: ReturnType<typeof createTokenCache> | undefined;
   #metadata: Promise<AuthorizationServerMetadata> | undefined;
+  /** The last `DPoP-Nonce` the token endpoint sent (RFC 9449 §8.1); one server, so one nonce. */
+  #dpopNonce: string | undefined;
 
   constructor(options: AgentStsClientOptions) {
     this.#options = options;
@@ -138,12 +143,35 @@ export class AgentStsClient {
   }
 
   async #request(fields: Record<string, string>): Promise<TokenSet> {
+    const nonce = this.#dpopNonce;
+    try {
+      return await this.#send(fields, nonce);
+    } catch (error) {
+      // RFC 9449 §8.2: retry once, with a new proof (and a new client assertion), when the
+      // refusal brought a nonce other than the one just tried.
+      const fresh = this.#dpopNonce;
+      const retry =
+        this.#options.dpopKey !== undefined &&
+        error instanceof OAuthError &&
+        error.error === 'use_dpop_nonce' &&
+        fresh !== undefined &&
+        fresh !== nonce;
+      if (!retry) throw error;
+      return this.#send(fields, fresh);
+    }
+  }
+
+  async #send(fields: Record<string, string>, nonce: string | undefined): Promise<TokenSet> {
     const { issuer, clientId, authentication, dpopKey } = this.#options;
     const metadata = await this.metadata();
     const parts = await clientAuthenticationParts(clientId, issuer, authentication);
     const headers = { ...parts.headers };
-    if (dpopKey)
-      headers.dpop = await createDpopProof(dpopKey, { method: 'POST', url: metadata.token_endpoint });
-    return postTokenRequest(this.#fetch, metadata.token_endpoint, { ...fields, ...parts.fields }, headers);
+    if (dpopKey) {
+      headers.dpop = await createDpopProof(dpopKey, { method: 'POST', url: metadata.token_endpoint, nonce });
+    }
+    const form = { ...fields, ...parts.fields };
+    return postTokenRequest(this.#fetch, metadata.token_endpoint, form, headers, (next) => {
+      this.#dpopNonce = next;
+    });
   }
 }

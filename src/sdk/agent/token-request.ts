@@ -15,11 +15,15 @@ export interface TokenSet {
   readonly expiresAt: Date;
 }
 
+/** RFC 9449 §8: the nonce a server asks DPoP proofs to carry, sent with answers and refusals alike. */
+export const DPOP_NONCE_HEADER = 'dpop-nonce';
+
 export async function postTokenRequest(
   fetchImpl: typeof fetch,
   endpoint: string,
   form: Record<string, string>,
   headers: Record<string, string>,
+  onDpopNonce: (nonce: string) => void = () => {},
 ): Promise<TokenSet> {
   let response: Response;
   try {
@@ -37,6 +41,8 @@ export async function postTokenRequest(
   } catch (cause) {
     throw new AgentStsClientError('request_failed', 'the token request failed', { cause });
   }
+  const nonce = response.headers.get(DPOP_NONCE_HEADER);
+  if (nonce !== null && nonce !== '') onDpopNonce(nonce);
   const body = (await response.json().catch(() => undefined)) as Record<string, unknown> | undefined;
   if (!response.ok) {
     if (typeof body?.error !== 'string') {

@@ -20,9 +20,9 @@ import {
   verifyAgentToken,
 } from '../../../src/sdk/resource-server/index.js';
 import { registerAgent } from '../../helpers/fixtures.js';
-import { generateSigningKey, type TestAgent } from '../../helpers/oauth.js';
+import { type TestAgent } from '../../helpers/oauth.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
-import { registerWorld, SCOPES } from './helpers.js';
+import { registerKeyAgent, registerWorld, SCOPES } from './helpers.js';
 
 let server: TestServer;
 let world: Awaited<ReturnType<typeof registerWorld>>;
@@ -123,15 +123,7 @@ describe('clientCredentials', () => {
   });
 
   it('authenticates with private_key_jwt, an RFC 10070 assertion each time', async () => {
-    const { privateKey, publicJwk, kid } = await generateSigningKey();
-    const id = `pkjwt-${world.ids.a}`;
-    await registerAgent(server, {
-      id,
-      tokenEndpointAuthMethod: 'private_key_jwt',
-      jwks: { keys: [publicJwk] },
-      allowedScopes: SCOPES,
-      allowedAudiences: [world.calendar],
-    });
+    const { id, privateKey, kid } = await registerKeyAgent(server, `pkjwt-${world.ids.a}`, [world.calendar]);
     const { fetch, tokenRequests } = recordingFetch();
     const client = new AgentStsClient({
       issuer: server.config.issuer,

@@ -4,11 +4,11 @@
  * server's own key for the cases no grant would issue (another `typ`, several audiences, ...).
  */
 import { randomUUID } from 'node:crypto';
-import { SignJWT, type JWTPayload } from 'jose';
+import { SignJWT, type CryptoKey, type JWTPayload } from 'jose';
 import { expect } from 'vitest';
 import { dpopProof, generateDpopKey, requestTokenWithProof, type DpopKey } from '../../helpers/dpop.js';
 import { registerAgent, registerResource, uniqueSuffix } from '../../helpers/fixtures.js';
-import { agentToken, exchange, type TestAgent } from '../../helpers/oauth.js';
+import { agentToken, exchange, generateSigningKey, type TestAgent } from '../../helpers/oauth.js';
 import type { TestServer } from '../../helpers/server.js';
 
 export const SCOPES = ['calendar.read', 'calendar.write'];
@@ -80,4 +80,21 @@ export async function signWithServerKey(
   return new SignJWT(payload as JWTPayload)
     .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt', ...header })
     .sign(key.privateKey);
+}
+
+/** An agent that authenticates with `private_key_jwt`, and the key it signs its assertions with. */
+export async function registerKeyAgent(
+  server: TestServer,
+  id: string,
+  allowedAudiences: string[],
+): Promise<{ id: string; privateKey: CryptoKey; kid: string }> {
+  const { privateKey, publicJwk, kid } = await generateSigningKey();
+  await registerAgent(server, {
+    id,
+    tokenEndpointAuthMethod: 'private_key_jwt',
+    jwks: { keys: [publicJwk] },
+    allowedScopes: SCOPES,
+    allowedAudiences,
+  });
+  return { id, privateKey, kid };
 }
