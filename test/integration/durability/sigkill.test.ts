@@ -113,8 +113,9 @@ describe('SIGKILL under concurrent load', () => {
         try {
           await session.query(
             `INSERT INTO issued_tokens (jti, txn, depth, sub, client_id, chain_agents, aud, scope, grant_type,
-               issued_at, expires_at)
-             SELECT $1, txn, depth, sub, client_id, chain_agents, aud, scope, grant_type, issued_at, expires_at
+               issued_at, expires_at, chain_started_at)
+             SELECT $1, txn, depth, sub, client_id, chain_agents, aud, scope, grant_type, issued_at, expires_at,
+               chain_started_at
              FROM issued_tokens WHERE jti = $2`,
             [jti, String(own.claims.jti)],
           );
