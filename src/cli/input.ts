@@ -14,9 +14,12 @@ export function parsePositiveInt(value: string): number {
   return Number(value);
 }
 
-/** A positive integer, or `none` (null) to lift a limit. */
-export function parseIntOrNone(value: string): number | null {
-  return value === 'none' ? null : parsePositiveInt(value);
+/**
+ * A positive integer, or `none` to lift a limit (sent as null). The word is kept here: commander
+ * takes a parser's null for "no value".
+ */
+export function parseIntOrNone(value: string): number | 'none' {
+  return value === 'none' ? 'none' : parsePositiveInt(value);
 }
 
 export function parseSeconds(value: string): number {

@@ -297,7 +297,8 @@ async function bodyOf(
     if (spec.createOnly && !creating) continue;
     const value = options[attribute(spec.flags)];
     if (value === undefined) continue;
-    body[spec.key] = spec.kind === 'jwksFile' ? await readJwks(String(value), io) : value;
+    if (spec.kind === 'jwksFile') body[spec.key] = await readJwks(String(value), io);
+    else body[spec.key] = spec.kind === 'intOrNone' && value === 'none' ? null : value;
   }
   return body;
 }
