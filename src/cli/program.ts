@@ -52,8 +52,8 @@ export function buildProgram(io: Io): Command {
     .showHelpAfterError('(add --help for usage)')
     .exitOverride()
     .addHelpText('after', FOOTER);
-  // Subcommands inherit exitOverride, output and help settings from the program (commander
-  // copies them at .command()/.addCommand() only for .command(); copy them explicitly here).
+  // commander copies a parent's settings (exitOverride, output, help) into subcommands made with
+  // .command() only; these are built apart and added, so they get a copy here.
   const commands = [
     ...registryCommands(io),
     keyCommands(io),
