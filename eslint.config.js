@@ -22,6 +22,28 @@ export default tseslint.config(
       '@typescript-eslint/no-explicit-any': 'error',
     },
   },
+  // The admin CLI is a client of the admin API's HTTP contract (STYLE.md), never a second path
+  // into the server: only its own modules, node:*, commander and jose (test/unit/cli checks it too).
+  ...[
+    ['src/cli/*.ts', '../*'],
+    ['src/cli/commands/*.ts', '../../*'],
+  ].map(([files, outside]) => ({
+    files: [files],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: [outside], message: 'src/cli imports nothing of the server: use the admin API' },
+            {
+              group: ['fastify*', '@fastify/*', 'oidc-provider', '@prisma/*', 'pg', 'ioredis', '@sinclair/*'],
+              message: 'the CLI talks to the service over HTTP only',
+            },
+          ],
+        },
+      ],
+    },
+  })),
   {
     // The domain core is pure (STYLE.md): no I/O, frameworks, clock or randomness of its own.
     files: ['src/domain/**/*.ts'],
