@@ -4,7 +4,8 @@
  *
  * A writer publishes in the transaction of its write (`publish(tx, kind)`): PostgreSQL delivers a
  * NOTIFY only when that transaction commits, so a rolled-back write announces nothing and a
- * committed one is announced exactly once, to every listening session, the writer's included.
+ * committed one is announced exactly once, to every listening session. The writer's own feed
+ * drops its own notices: the writer applies its change itself right after the commit.
  * Each instance listens on a connection of its own (database.ts); when it is lost the feed
  * reconnects with backoff and then tells its listeners to `resync`, since notifications sent
  * meanwhile are gone. The periodic refreshes (registry TTL, key refresh) stay as the safety net.
@@ -122,7 +123,11 @@ export class ChangeFeed {
       const session = await this.#database.listen(
         CHANGE_CHANNEL,
         {
-          onNotification: (payload) => this.#emit(parseChange(payload)),
+          onNotification: (payload) => {
+            const event = parseChange(payload);
+            // The writer has already applied its own change, synchronously after its commit.
+            if (event.kind === 'resync' || event.instance !== this.instance) this.#emit(event);
+          },
           onEnd: (error) => this.#lost(error),
         },
         this.applicationName,

@@ -24,17 +24,24 @@ async function waitFor(check: () => boolean): Promise<boolean> {
 describe('change feed', () => {
   let database: Database;
   let close: () => Promise<void>;
+  /** The writer's feed, and another instance's: each hears what the other publishes. */
   let feed: ChangeFeed;
+  let other: ChangeFeed;
   const heard: ChangeEvent[] = [];
+  const heardByWriter: ChangeEvent[] = [];
 
   beforeAll(async () => {
     ({ database, close } = await openMigratedDatabase());
     feed = new ChangeFeed(database);
-    feed.onChange((event) => heard.push(event));
+    other = new ChangeFeed(database);
+    feed.onChange((event) => heardByWriter.push(event));
+    other.onChange((event) => heard.push(event));
     await feed.start();
+    await other.start();
   });
 
   afterAll(async () => {
+    await other?.close();
     await feed?.close();
     await close();
   });
@@ -49,6 +56,8 @@ describe('change feed', () => {
     });
     expect(await waitFor(() => heard.length > 0)).toBe(true);
     expect(heard).toEqual([{ kind: 'registry', instance: feed.instance }]);
+    // The writer has applied its change already: its own notice is not repeated to it.
+    expect(heardByWriter).toEqual([]);
   });
 
   it('announces nothing for a transaction that rolls back', async () => {
