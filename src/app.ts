@@ -277,7 +277,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
   }, keys());
   // Keys are fixed when a provider is built: every change of the key set builds a new one.
   signingKeys.onChange((current) => engine.rebuild(current));
-  // A change committed on any instance, this one included (ADR 0017). Token revocations need
+  // A change committed on another instance (ADR 0017), or a resync. Token revocations need
   // nothing here: their state is read from the database on every use.
   changes.onChange((event: ChangeEvent) => {
     if (event.kind !== 'keys') registry.invalidate();
@@ -373,6 +373,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
   await app.register(tokenManagementRoutes);
   await app.register(adminRoutes, { prefix: '/admin' });
 
+  metrics.watchChangeFeed(() => changes.listening);
   await changes.start();
   // A key change committed between loading the keys and listening was announced to no one here.
   await refreshSigningKeys();

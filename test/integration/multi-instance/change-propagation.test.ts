@@ -44,6 +44,12 @@ if (!process.env.DATABASE_URL) {
   console.info('change-propagation: skipped, two instances need one PostgreSQL database (DATABASE_URL)');
 }
 
+/** `agent_sts_change_feed_listening` as the instance's /metrics reports it. */
+async function listeningGauge(server: TestServer): Promise<number> {
+  const text = await (await fetch(`${server.baseUrl}/metrics`)).text();
+  return Number(/^agent_sts_change_feed_listening (\d+)$/m.exec(text)?.[1]);
+}
+
 /** Milliseconds until `agrees` holds, or null when it did not within OBSERVATION_MS. */
 async function timeToAgree(agrees: () => Promise<boolean>): Promise<number | null> {
   const start = performance.now();
@@ -264,7 +270,7 @@ describe.runIf(process.env.DATABASE_URL)('changes made on one instance, seen on 
       const killed = await killListener(second);
       await expectPropagated(async () => {
         const pids = await listenerPids(second);
-        return pids.length === 1 && pids[0] !== killed;
+        return pids.length === 1 && pids[0] !== killed && (await listeningGauge(atSecond)) === 1;
       });
       await disableAgent(first, agent.id);
       await expectPropagated(async () => (await status(atSecond, agent)) === 401);
@@ -275,6 +281,7 @@ describe.runIf(process.env.DATABASE_URL)('changes made on one instance, seen on 
     const agent = await newAgent('control');
     expect(await status(atSecond, agent)).toBe(200);
     await second.app.sts.changes.close();
+    expect(await listeningGauge(atSecond)).toBe(0);
     await disableAgent(first, agent.id);
     expect(await timeToAgree(async () => (await status(atSecond, agent)) === 401)).toBeNull();
   });
