@@ -23,6 +23,7 @@ import { tokenManagementRoutes } from './http/token-management.js';
 import { registerHttpMetrics } from './http/metrics.js';
 import { OAuthEndpointError, registerProblemHandlers } from './http/problem.js';
 import type { Database } from './infra/database.js';
+import { ChangeFeed, type ChangeEvent } from './infra/change-feed.js';
 import { LineageStore } from './infra/lineage-store.js';
 import { ServiceMetrics } from './infra/metrics.js';
 import { MemoryRateCounter, RedisRateCounter, type RateCounter } from './infra/rate-counter.js';
@@ -53,12 +54,6 @@ export const MIGRATIONS_DIRECTORY = path.resolve(
 
 /** Longest token lifetime (CONTRACT §4: tokenTtlSeconds ≤ 3600) plus resource servers' JWKS cache time. */
 const RETIRED_KEY_GRACE_SECONDS = 3600 + 600;
-/**
- * How often every instance reloads the signing keys: it picks up rotations and revocations made
- * on another instance, promotes a `next` key whose delay has passed, and drops expired retired
- * keys. A token naming a kid this instance does not know also triggers a (rate-limited) reload.
- */
-const KEY_REFRESH_INTERVAL_MS = 10_000;
 /** At most one reload on an unknown kid per process in this time, however many such tokens arrive. */
 const UNKNOWN_KID_REFRESH_INTERVAL_MS = 5_000;
 /** Token and admin request bodies are small; anything larger is refused with 413 (RL-01). */
@@ -113,6 +108,8 @@ export interface ServiceContext {
   readonly metrics: ServiceMetrics;
   /** The one fetch of remote JWKS (trusted issuers, agents), checked address by address (AD-06). */
   readonly jwksFetch: JwksFetch;
+  /** Announces committed changes to every instance, and tells this one of theirs (ADR 0017). */
+  readonly changes: ChangeFeed;
 }
 
 declare module 'fastify' {
@@ -192,12 +189,18 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     ? new RedisRateCounter(redis, config.redisKeyPrefix)
     : new MemoryRateCounter();
 
-  const registry = new Registry(database.prisma);
+  const registry = new Registry(database.prisma, { ttlMs: config.registryCacheTtlMs });
   const lineage = new LineageStore(database.prisma);
-  const signingKeys = await SigningKeyRing.open(database.prisma, config.keyEncryptionKey, {
-    retiredKeyGraceSeconds: RETIRED_KEY_GRACE_SECONDS,
-    rotationDelaySeconds: config.keyRotationDelaySeconds,
-  });
+  const changes = new ChangeFeed(database, { log: app.log });
+  const signingKeys = await SigningKeyRing.open(
+    database.prisma,
+    config.keyEncryptionKey,
+    {
+      retiredKeyGraceSeconds: RETIRED_KEY_GRACE_SECONDS,
+      rotationDelaySeconds: config.keyRotationDelaySeconds,
+    },
+    (tx) => changes.publish(tx, 'keys'),
+  );
   const keys = () => signingKeys.current;
   const metrics = new ServiceMetrics();
   /** A failed reload leaves the keys as they were; the next one tries again. */
@@ -278,6 +281,12 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
   }, keys());
   // Keys are fixed when a provider is built: every change of the key set builds a new one.
   signingKeys.onChange((current) => engine.rebuild(current));
+  // A change committed on another instance (ADR 0017), or a resync. Token revocations need
+  // nothing here: their state is read from the database on every use.
+  changes.onChange((event: ChangeEvent) => {
+    if (event.kind !== 'keys') registry.invalidate();
+    if (event.kind !== 'registry') void refreshSigningKeys();
+  });
 
   app.decorate('sts', {
     config,
@@ -290,6 +299,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     engine,
     metrics,
     jwksFetch,
+    changes,
   });
   registerProblemHandlers(app);
   // Before any route: @fastify/swagger collects routes as they are added.
@@ -368,7 +378,12 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
   await app.register(adminRoutes, { prefix: '/admin' });
   await app.register(consoleRoutes);
 
-  const keyRefresh = setInterval(() => void refreshSigningKeys(), KEY_REFRESH_INTERVAL_MS);
+  metrics.watchChangeFeed(() => changes.listening);
+  await changes.start();
+  // A key change committed between loading the keys and listening was announced to no one here.
+  await refreshSigningKeys();
+  // The safety net behind the change feed, and what promotes a `next` key once its delay has passed.
+  const keyRefresh = setInterval(() => void refreshSigningKeys(), config.keyRefreshIntervalMs);
   keyRefresh.unref();
   // Spent assertion and DPoP-proof records are only needed for their replay window.
   const replayPurge = setInterval(() => {
@@ -400,6 +415,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
 
   app.addHook('onClose', async () => {
     clearInterval(keyRefresh);
+    await changes.close();
     clearInterval(replayPurge);
     clearInterval(retention);
     await retentionRound;

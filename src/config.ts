@@ -14,6 +14,23 @@ export interface Config {
   /** PostgreSQL connection string; null selects the embedded PGlite database under dataDir. */
   readonly databaseUrl: string | null;
   readonly dataDir: string;
+  /**
+   * Most pooled PostgreSQL connections of this instance; each instance also holds one LISTEN
+   * connection (change-feed.ts). Size it so that instances × (pool + 1) stays under the server's
+   * max_connections with room for administration (README, "Running several instances").
+   */
+  readonly databasePoolSize: number;
+  /**
+   * How long a registry entry is served from this instance's cache (ADR 0004). Every write reaches
+   * every instance through the change feed at once (ADR 0017); the TTL is the safety net for a
+   * notification lost while its connection was down.
+   */
+  readonly registryCacheTtlMs: number;
+  /**
+   * How often this instance reloads its signing keys from the database: applies due transitions
+   * and is the safety net behind the change feed for rotations and revocations made elsewhere.
+   */
+  readonly keyRefreshIntervalMs: number;
   readonly redisUrl: string | null;
   /** Prefix of every Redis key, so several deployments (or test servers) can share one Redis. */
   readonly redisKeyPrefix: string;
@@ -261,6 +278,9 @@ export function loadConfig(env: Env = process.env): Config {
     issuer,
     databaseUrl,
     dataDir,
+    databasePoolSize: integer(env, 'DATABASE_POOL_SIZE', 10, 1, 1_000),
+    registryCacheTtlMs: integer(env, 'REGISTRY_CACHE_TTL_MS', 1_000, 1, 3_600_000),
+    keyRefreshIntervalMs: integer(env, 'KEY_REFRESH_INTERVAL_MS', 10_000, 100, 3_600_000),
     redisUrl,
     redisKeyPrefix: redisKeyPrefix(env.REDIS_KEY_PREFIX),
     adminToken,

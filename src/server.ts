@@ -19,7 +19,11 @@ async function main(): Promise<void> {
     throw error;
   }
 
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.databasePoolSize,
+  });
   const applied = await migrate(database, MIGRATIONS_DIRECTORY);
   const app = await buildApp(config, database);
   if (applied.length > 0) app.log.info({ migrations: applied }, 'applied database migrations');

@@ -4,7 +4,9 @@
  * (an id is an agent or a resource, never both; a trusted issuer's audience is never an agent) see
  * every concurrent write, on any instance (SECURITY-CASES AD-04, AD-08). Each write records its
  * admin event (admin-events.ts) in the same transaction, so a refused write records nothing. After
- * each committed write `onChange` runs, so the read-side cache (registry.ts) drops what it held.
+ * each committed write `onCommit` runs, so this instance's read-side cache (registry.ts) drops what
+ * it held, and the change is published in the write's transaction, so every other instance's does
+ * too as soon as it commits (ADR 0017).
  */
 import { recordAdminEvent, registryEvent, type AdminChange } from './admin-events.js';
 import type { PrismaClient, Transaction } from './database.js';
@@ -61,13 +63,21 @@ function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: string } | null)?.code === 'P2002';
 }
 
+/** What a committed registry write sets off. */
+export interface RegistryChangeHooks {
+  /** Runs last in the write's transaction: announces the change to every instance (change-feed.ts). */
+  readonly publish: (tx: Transaction) => Promise<void>;
+  /** Runs after the commit: this instance's own cache drops what it held at once. */
+  readonly onCommit: () => void;
+}
+
 export class RegistryAdminStore {
   readonly #prisma: PrismaClient;
-  readonly #onChange: () => void;
+  readonly #hooks: RegistryChangeHooks;
 
-  constructor(prisma: PrismaClient, onChange: () => void) {
+  constructor(prisma: PrismaClient, hooks: RegistryChangeHooks) {
     this.#prisma = prisma;
-    this.#onChange = onChange;
+    this.#hooks = hooks;
   }
 
   async #write<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
@@ -75,14 +85,16 @@ export class RegistryAdminStore {
     try {
       result = await this.#prisma.$transaction(async (tx) => {
         await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock(${REGISTRY_LOCK_KEY})`);
-        return work(tx);
+        const done = await work(tx);
+        await this.#hooks.publish(tx);
+        return done;
       });
     } catch (error) {
       // Every writer takes the lock, so this is a backstop, not a path normal requests take.
       if (isUniqueViolation(error)) throw new RegistryConflict('id_taken', 'the id is already in use');
       throw error;
     }
-    this.#onChange();
+    this.#hooks.onCommit();
     return result;
   }
 

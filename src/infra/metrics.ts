@@ -6,7 +6,7 @@
  * Every label takes its values from a small fixed set (grant types, outcomes, rule codes, route
  * patterns, status codes), never from raw request input, so the series count stays bounded.
  */
-import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE } from '../domain/types.js';
 
 export type TokenOutcome = 'granted' | 'denied' | 'error';
@@ -45,6 +45,7 @@ export class ServiceMetrics {
   readonly exchangeDecisions: Counter<'decision' | 'rule'>;
   readonly tokenRequestDuration: Histogram<'grant_type' | 'outcome'>;
   readonly httpRequestDuration: Histogram<'method' | 'route' | 'status_code'>;
+  #changeFeedListening: () => boolean = () => false;
 
   constructor() {
     const own = new Registry();
@@ -74,7 +75,18 @@ export class ServiceMetrics {
       buckets: LATENCY_BUCKETS,
       registers: [own],
     });
+    const changeFeed: Gauge = new Gauge({
+      name: 'agent_sts_change_feed_listening',
+      help: "1 while this instance listens for other instances' changes (ADR 0017); 0: only its safety nets bound staleness.",
+      registers: [own],
+      collect: (): void => changeFeed.set(this.#changeFeedListening() ? 1 : 0),
+    });
     this.registry = Registry.merge([processMetrics(), own]);
+  }
+
+  /** Tells `agent_sts_change_feed_listening` whether the change feed's connection is up (ADR 0017). */
+  watchChangeFeed(listening: () => boolean): void {
+    this.#changeFeedListening = listening;
   }
 
   /** One token-endpoint request, as the provider answered it. */

@@ -97,6 +97,8 @@ function entrySize(entry: CacheEntry, key: string): number {
 export class Registry {
   readonly #prisma: PrismaClient;
   readonly #cache: LRUCache<string, CacheEntry>;
+  /** Counts invalidations, so a read that straddles one does not refill the cache with what it saw. */
+  #generation = 0;
 
   constructor(prisma: PrismaClient, options: RegistryOptions = {}) {
     this.#prisma = prisma;
@@ -108,8 +110,12 @@ export class Registry {
     });
   }
 
-  /** Drops every cached entry; called after each registry write. */
+  /**
+   * Drops every cached entry; called after each registry write, on this instance at once and on
+   * every instance when the change feed announces it (ADR 0017).
+   */
   invalidate(): void {
+    this.#generation += 1;
     this.#cache.clear();
   }
 
@@ -118,8 +124,11 @@ export class Registry {
     if (hit) return hit.value as T;
     // The TTL counts from before the read, so no entry is served longer than the TTL after it.
     const start = performance.now();
+    const generation = this.#generation;
     const value = await load();
-    this.#cache.set(key, { value }, { start });
+    // A read that began before an invalidation may have seen the old row: answer with it, as a
+    // read racing the write may, but never cache it past the invalidation.
+    if (generation === this.#generation) this.#cache.set(key, { value }, { start });
     return value;
   }
 

@@ -189,10 +189,24 @@ async function loadKey(row: KeyRow, state: KeyState, kek: Buffer, known?: Loaded
 }
 
 /**
+ * Announces, in the transaction that changes the keys, that every instance must reload them
+ * (change-feed.ts, ADR 0017).
+ */
+export type KeyChangePublisher = (tx: Transaction) => Promise<void>;
+
+const noPublisher: KeyChangePublisher = () => Promise.resolve();
+
+/**
  * Under the advisory lock: creates the first key on an empty database, applies the transitions
  * due at `now`, and returns the published rows in `scheduleKeys` order.
  */
-async function settleKeys(tx: Transaction, kek: Buffer, policy: KeyPolicy, now: Date) {
+async function settleKeys(
+  tx: Transaction,
+  kek: Buffer,
+  policy: KeyPolicy,
+  now: Date,
+  publish: KeyChangePublisher,
+) {
   await lockSigningKeys(tx);
   const graceStart = new Date(now.getTime() - policy.retiredKeyGraceSeconds * 1000);
   const live = () =>
@@ -221,7 +235,11 @@ async function settleKeys(tx: Transaction, kek: Buffer, policy: KeyPolicy, now: 
       data: { state: 'retired', retiredAt: now },
     });
   }
-  if (schedule.promote !== null || schedule.retire.length > 0) rows = await live();
+  if (schedule.promote !== null || schedule.retire.length > 0) {
+    rows = await live();
+    // Every instance switches to the promoted key now, not at its own next refresh.
+    await publish(tx);
+  }
   const byKid = new Map(rows.map((row) => [row.kid, row]));
   return schedule.published.map((kid) => {
     const row = byKid.get(kid);
@@ -252,10 +270,11 @@ export async function loadKeySet(
   kek: Buffer,
   policy: KeyPolicy & { readonly now?: Date },
   previous?: KeySet,
+  publish: KeyChangePublisher = noPublisher,
 ): Promise<KeySet> {
   const now = policy.now ?? new Date();
   // Two instances starting or promoting together must agree on one key.
-  const rows = await prisma.$transaction((tx) => settleKeys(tx, kek, policy, now));
+  const rows = await prisma.$transaction((tx) => settleKeys(tx, kek, policy, now, publish));
   return buildKeySet(rows, kek, previous);
 }
 
@@ -306,19 +325,34 @@ export class SigningKeyRing {
   readonly #prisma: PrismaClient;
   readonly #kek: Buffer;
   readonly #policy: KeyPolicy;
+  readonly #publish: KeyChangePublisher;
   readonly #listeners: ((keys: KeySet) => void)[] = [];
   #current: KeySet;
   #queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(prisma: PrismaClient, kek: Buffer, policy: KeyPolicy, current: KeySet) {
+  private constructor(
+    prisma: PrismaClient,
+    kek: Buffer,
+    policy: KeyPolicy,
+    publish: KeyChangePublisher,
+    current: KeySet,
+  ) {
     this.#prisma = prisma;
     this.#kek = kek;
     this.#policy = policy;
+    this.#publish = publish;
     this.#current = current;
   }
 
-  static async open(prisma: PrismaClient, kek: Buffer, policy: KeyPolicy): Promise<SigningKeyRing> {
-    return new SigningKeyRing(prisma, kek, policy, await loadKeySet(prisma, kek, policy));
+  /** `publish` runs in every transaction that changes the keys: a rotation, a revocation, a promotion. */
+  static async open(
+    prisma: PrismaClient,
+    kek: Buffer,
+    policy: KeyPolicy,
+    publish: KeyChangePublisher = noPublisher,
+  ): Promise<SigningKeyRing> {
+    const current = await loadKeySet(prisma, kek, policy, undefined, publish);
+    return new SigningKeyRing(prisma, kek, policy, publish, current);
   }
 
   get current(): KeySet {
@@ -360,6 +394,7 @@ export class SigningKeyRing {
           targetId: record.kid,
           changes: { state: { before: null, after: record.state } },
         });
+        await this.#publish(tx);
       });
       await this.#reload(at);
       const created = (await this.list(at)).find((key) => key.kid === record.kid);
@@ -370,7 +405,8 @@ export class SigningKeyRing {
 
   /**
    * KM-02 emergency revocation: the key leaves the JWKS, never signs again and tokens it signed
-   * stop verifying, on this instance at once and on every other one at its next refresh. When it
+   * stop verifying, on this instance at once and on every other one when the change feed tells it
+   * (ADR 0017), at the latest at its next refresh. When it
    * is the active key, a new key is generated and signs at once, skipping the publication delay a
    * rotation observes: signing on with a key believed compromised is worse than resource servers
    * refetching the JWKS for an unknown kid. A pending `next` key keeps its own schedule. The admin
@@ -400,6 +436,7 @@ export class SigningKeyRing {
             ...(replacement ? { activeKid: { before: kid, after: replacement.kid } } : {}),
           },
         });
+        await this.#publish(tx);
         return { kind: 'revoked', previousState: row.state as KeyState } as const;
       });
       if (outcome.kind !== 'revoked') return outcome;
@@ -451,7 +488,13 @@ export class SigningKeyRing {
   }
 
   async #reload(now: Date): Promise<boolean> {
-    const next = await loadKeySet(this.#prisma, this.#kek, { ...this.#policy, now }, this.#current);
+    const next = await loadKeySet(
+      this.#prisma,
+      this.#kek,
+      { ...this.#policy, now },
+      this.#current,
+      this.#publish,
+    );
     if (sameKeys(next, this.#current)) return false;
     this.#current = next;
     for (const listener of this.#listeners) listener(next);

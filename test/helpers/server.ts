@@ -63,7 +63,11 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   if (port === 0) env.PORT = String(await freePort());
   env.ISSUER = options.env?.ISSUER ?? `http://127.0.0.1:${env.PORT}`;
   const config = loadConfig(env);
-  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const database = await openDatabase({
+    databaseUrl: config.databaseUrl,
+    dataDir: config.dataDir,
+    poolSize: config.databasePoolSize,
+  });
   if (!options.keepData && config.databaseUrl) await resetSchema(database);
   await migrate(database, MIGRATIONS_DIRECTORY);
   const app = await buildApp(config, database);

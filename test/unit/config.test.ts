@@ -166,3 +166,35 @@ describe('REQUEST_TIMEOUT_MS', () => {
     expect(() => loadConfig({ ...valid, REQUEST_TIMEOUT_MS: raw })).toThrow(reason);
   });
 });
+
+describe('pool size and safety-net intervals (ADR 0017)', () => {
+  it('default to a pool of 10, a 1 s registry cache and a 10 s key refresh', () => {
+    const config = loadConfig(valid);
+    expect({
+      pool: config.databasePoolSize,
+      ttl: config.registryCacheTtlMs,
+      refresh: config.keyRefreshIntervalMs,
+    }).toEqual({ pool: 10, ttl: 1_000, refresh: 10_000 });
+  });
+
+  it('reads each from the environment', () => {
+    const config = loadConfig({
+      ...valid,
+      DATABASE_POOL_SIZE: '4',
+      REGISTRY_CACHE_TTL_MS: '600000',
+      KEY_REFRESH_INTERVAL_MS: '30000',
+    });
+    expect([config.databasePoolSize, config.registryCacheTtlMs, config.keyRefreshIntervalMs]).toEqual([
+      4, 600_000, 30_000,
+    ]);
+  });
+
+  it.each([
+    ['DATABASE_POOL_SIZE', '0', /DATABASE_POOL_SIZE must be between 1 and 1000/],
+    ['REGISTRY_CACHE_TTL_MS', '0', /REGISTRY_CACHE_TTL_MS must be between 1 and 3600000/],
+    ['KEY_REFRESH_INTERVAL_MS', '99', /KEY_REFRESH_INTERVAL_MS must be between 100 and 3600000/],
+    ['KEY_REFRESH_INTERVAL_MS', '10s', /KEY_REFRESH_INTERVAL_MS must be a whole number/],
+  ])('refuses %s=%s', (name, raw, reason) => {
+    expect(() => loadConfig({ ...valid, [name]: raw })).toThrow(reason);
+  });
+});

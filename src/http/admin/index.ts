@@ -25,7 +25,7 @@ declare module 'fastify' {
 }
 
 export async function adminRoutes(app: FastifyInstance): Promise<void> {
-  const { config, database, registry, ownTokens, lineage } = app.sts;
+  const { config, database, registry, ownTokens, lineage, changes } = app.sts;
   const authenticate = createAdminAuthenticator({
     adminToken: config.adminToken,
     issuer: config.issuer,
@@ -33,7 +33,10 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
     lineage,
   });
   const options: AdminRouteOptions = {
-    store: new RegistryAdminStore(database.prisma, () => registry.invalidate()),
+    store: new RegistryAdminStore(database.prisma, {
+      publish: (tx) => changes.publish(tx, 'registry'),
+      onCommit: () => registry.invalidate(),
+    }),
     context: {
       issuer: config.issuer,
       maxDelegationDepth: config.maxDelegationDepth,

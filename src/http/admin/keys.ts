@@ -62,7 +62,7 @@ export async function keyRoutes(app: FastifyInstance) {
       schema: {
         summary: 'Revoke a signing key (emergency)',
         description:
-          'For a key believed compromised. It leaves the JWKS at once, never signs again, and tokens it signed are no longer accepted as subject or actor tokens nor active at introspection; other instances follow at their next key refresh (within 10 s). When it is the active key, a new key is generated and signs at once, without the publication delay of a rotation, so resource servers must refetch the JWKS for its kid. 404 for an unknown kid, 409 when already revoked. Takes no body.',
+          'For a key believed compromised. It leaves the JWKS at once, never signs again, and tokens it signed are no longer accepted as subject or actor tokens nor active at introspection; other instances follow within a second, told by the change feed (ADR 0017). When it is the active key, a new key is generated and signs at once, without the publication delay of a rotation, so resource servers must refetch the JWKS for its kid. 404 for an unknown kid, 409 when already revoked. Takes no body.',
         params: KidParams,
         response: { 200: SigningKeyRevocation },
       },
