@@ -18,7 +18,7 @@ SERVER_PID=$!
 cleanup() { kill -- "-$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; rm -rf "$DATA_DIR"; }
 trap cleanup EXIT
 
-for _ in $(seq 1 120); do
+for _ in $(seq 1 300); do
   curl -fsS "$BASE/readyz" >/dev/null 2>&1 && break
   kill -0 "$SERVER_PID" 2>/dev/null || { cat "$LOG"; echo "server exited"; exit 1; }
   sleep 1
