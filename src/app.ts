@@ -30,6 +30,7 @@ import { MemoryRateCounter, RedisRateCounter, type RateCounter } from './infra/r
 import { Registry } from './infra/registry.js';
 import { claimDpopProof, purgeExpiredRecords } from './infra/replay-store.js';
 import { enforceRetention, type RetentionJobPolicy } from './infra/retention.js';
+import { SecurityEventStore } from './infra/security-events.js';
 import { SigningKeyRing, type KeySet } from './infra/signing-keys.js';
 import { DpopProofVerifier, dpopNonceSecret } from './protocol/dpop-proof.js';
 import { OAuthEngine } from './protocol/engine.js';
@@ -40,6 +41,9 @@ import { OnDemandKeyRefresh } from './protocol/key-refresh.js';
 import { OwnTokenVerifier } from './protocol/own-token.js';
 import { createAdapterClass } from './protocol/provider-adapter.js';
 import { createProvider, JWKS_PATH, TOKEN_PATH, tokenTypeMetadata } from './protocol/provider.js';
+import { securityEventMetadata } from './protocol/security-event-token.js';
+import { SetDeliveryWorker } from './protocol/set-delivery.js';
+import { securityEventPollRoutes } from './http/security-event-poll.js';
 import { onGrantError, tokenEndpointHooks } from './protocol/token-endpoint-hooks.js';
 import { tokenManagementMetadata } from './protocol/token-management.js';
 import { tokenEndpointMetrics } from './protocol/token-metrics.js';
@@ -110,6 +114,10 @@ export interface ServiceContext {
   readonly jwksFetch: JwksFetch;
   /** Announces committed changes to every instance, and tells this one of theirs (ADR 0017). */
   readonly changes: ChangeFeed;
+  /** Revocation SET receivers and outbox (ADR 0026). */
+  readonly securityEvents: SecurityEventStore;
+  /** Pushes revocation SETs; `wake()` after a revocation commits here. */
+  readonly setDelivery: SetDeliveryWorker;
 }
 
 declare module 'fastify' {
@@ -190,7 +198,9 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     : new MemoryRateCounter();
 
   const registry = new Registry(database.prisma, { ttlMs: config.registryCacheTtlMs });
-  const lineage = new LineageStore(database.prisma);
+  // Every revocation writes its SET outbox rows in its own transaction (ADR 0026).
+  const lineage = new LineageStore(database.prisma, { onRevoked: SecurityEventStore.recordRevocation });
+  const securityEvents = new SecurityEventStore(database.prisma);
   const changes = new ChangeFeed(database, { log: app.log });
   const signingKeys = await SigningKeyRing.open(
     database.prisma,
@@ -267,7 +277,11 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
       grants,
       jwksFetch,
       dpopNonceSecret: config.requireDpopNonce ? dpopNonceSecret(config.keyEncryptionKey) : null,
-      extraMetadata: { ...tokenTypeMetadata(), ...tokenManagementMetadata(config.issuer) },
+      extraMetadata: {
+        ...tokenTypeMetadata(),
+        ...tokenManagementMetadata(config.issuer),
+        ...securityEventMetadata(config.issuer),
+      },
       middleware: [tokenEndpointMetrics(metrics), tokenEndpointHooks(lineage, registry, app.log)],
     });
     provider.on('grant.error', onGrantError);
@@ -288,6 +302,21 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     if (event.kind !== 'registry') void refreshSigningKeys();
   });
 
+  const setDelivery = new SetDeliveryWorker({
+    store: securityEvents,
+    issuer: config.issuer,
+    keys,
+    keyEncryptionKey: config.keyEncryptionKey,
+    allowLoopback: config.allowLoopbackHttpJwks,
+    retry: {
+      baseDelayMs: config.setDelivery.retryBaseMs,
+      maxDelayMs: config.setDelivery.retryMaxMs,
+      maxAttempts: config.setDelivery.maxAttempts,
+    },
+    intervalMs: config.setDelivery.intervalMs,
+    log: app.log,
+  });
+
   app.decorate('sts', {
     config,
     database,
@@ -300,6 +329,8 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     metrics,
     jwksFetch,
     changes,
+    securityEvents,
+    setDelivery,
   });
   registerProblemHandlers(app);
   // Before any route: @fastify/swagger collects routes as they are added.
@@ -375,6 +406,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
   await app.register(healthRoutes, { database, keys });
   // RFC 7662 / RFC 7009, served by fastify beside the provider mount (CONTRACT §3.4).
   await app.register(tokenManagementRoutes);
+  await app.register(securityEventPollRoutes);
   await app.register(adminRoutes, { prefix: '/admin' });
   await app.register(consoleRoutes);
 
@@ -412,8 +444,10 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
   runRetention();
   const retention = setInterval(runRetention, RETENTION_INTERVAL_MS);
   retention.unref();
+  setDelivery.start();
 
   app.addHook('onClose', async () => {
+    await setDelivery.close();
     clearInterval(keyRefresh);
     await changes.close();
     clearInterval(replayPurge);

@@ -83,6 +83,19 @@ export interface Config {
    * then dropped by day partition (ADR 0015). The chain view of a dropped chain answers 404.
    */
   readonly lineageRetentionGraceDays: number;
+  /**
+   * Revocation SET push delivery (RFC 8935, ADR 0026): how often the outbox is looked at when no
+   * revocation on this instance wakes the worker (SET_DELIVERY_INTERVAL_MS), the delay after a
+   * first failed push, doubled after each further one up to SET_DELIVERY_RETRY_MAX_MS
+   * (SET_DELIVERY_RETRY_BASE_MS), and the attempts before a SET is given up
+   * (SET_DELIVERY_MAX_ATTEMPTS).
+   */
+  readonly setDelivery: {
+    readonly intervalMs: number;
+    readonly retryBaseMs: number;
+    readonly retryMaxMs: number;
+    readonly maxAttempts: number;
+  };
   /** Notes about insecure development defaults, printed once, loudly, at start-up. */
   readonly warnings: readonly string[];
 }
@@ -304,6 +317,12 @@ export function loadConfig(env: Env = process.env): Config {
     requireDpopNonce: dpopNonce(env.DPOP_NONCE),
     auditRetentionDays: integer(env, 'AUDIT_RETENTION_DAYS', 365, 1, 36_500),
     lineageRetentionGraceDays: integer(env, 'LINEAGE_RETENTION_GRACE_DAYS', 7, 0, 3650),
+    setDelivery: Object.freeze({
+      intervalMs: integer(env, 'SET_DELIVERY_INTERVAL_MS', 1_000, 50, 60_000),
+      retryBaseMs: integer(env, 'SET_DELIVERY_RETRY_BASE_MS', 1_000, 10, 3_600_000),
+      retryMaxMs: integer(env, 'SET_DELIVERY_RETRY_MAX_MS', 300_000, 10, 86_400_000),
+      maxAttempts: integer(env, 'SET_DELIVERY_MAX_ATTEMPTS', 12, 1, 1_000),
+    }),
     warnings: Object.freeze(warnings),
   });
 }

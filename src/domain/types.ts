@@ -46,6 +46,12 @@ export type RuleCode =
   | 'token_revoked'
   /** A revocation request named a token the caller may not revoke; nothing changed. */
   | 'revocation_not_permitted'
+  /** A revocation Security Event Token reached its receiver (RFC 8935 push or RFC 8936 ack; ADR 0026). */
+  | 'security_event_delivered'
+  /** A push of a revocation SET failed; it is retried later. */
+  | 'security_event_delivery_failed'
+  /** A revocation SET was refused by its receiver or ran out of attempts: no further delivery. */
+  | 'security_event_abandoned'
   /** RFC 9449 §4.3: the request's DPoP proof fails a check. */
   | 'dpop_proof_invalid'
   /** RFC 9449 §11.1: the DPoP proof's `jti` was already used with its key. */

@@ -35,6 +35,8 @@ export const ADMIN_ACTIONS = [
   'signing_key.rotated',
   'signing_key.revoked',
   'tokens.revoked',
+  'set_receiver.created',
+  'set_receiver.deleted',
 ] as const;
 export type AdminAction = (typeof ADMIN_ACTIONS)[number];
 
@@ -46,6 +48,7 @@ export const ADMIN_TARGET_TYPES = [
   'signing_key',
   'token',
   'chain',
+  'set_receiver',
 ] as const;
 export type AdminTargetType = (typeof ADMIN_TARGET_TYPES)[number];
 

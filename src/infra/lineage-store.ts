@@ -6,7 +6,7 @@
 import { AUDIT_DESCRIPTION_MAX_CHARS, auditField } from '../domain/audit-field.js';
 import type { RuleCode } from '../domain/types.js';
 import { recordAdminEvent, type AdminChange } from './admin-events.js';
-import type { PrismaClient } from './database.js';
+import type { PrismaClient, Transaction } from './database.js';
 import { Prisma, type IssuedToken } from './generated/prisma/client.js';
 
 export interface AuditRecord {
@@ -105,14 +105,30 @@ export function storableAuditRecord(audit: AuditRecord): AuditRecord {
   };
 }
 
+/**
+ * Told of every revocation inside its transaction, after the tokens were marked: what must commit
+ * or roll back with the revocation (the security event outbox, ADR 0026) goes here.
+ */
+export type RevocationListener = (
+  tx: Transaction,
+  revoked: readonly RevokedToken[],
+  by: Revoker,
+) => Promise<void>;
+
+export interface LineageStoreOptions {
+  readonly onRevoked?: RevocationListener;
+}
+
 /** How many revoked jtis an admin event lists; audit_events holds one row for every one of them. */
 const ADMIN_EVENT_MAX_JTIS = 100;
 
 export class LineageStore {
   readonly #prisma: PrismaClient;
+  readonly #onRevoked: RevocationListener | undefined;
 
-  constructor(prisma: PrismaClient) {
+  constructor(prisma: PrismaClient, options: LineageStoreOptions = {}) {
     this.#prisma = prisma;
+    this.#onRevoked = options.onRevoked;
   }
 
   /**
@@ -256,6 +272,7 @@ export class LineageStore {
           ),
         });
       }
+      if (revoked.length > 0 && this.#onRevoked) await this.#onRevoked(tx, revoked, by);
       if (by.admin) {
         const { targetType, targetId, ...change } = by.admin;
         const jtis = revoked.map((token) => token.jti);

@@ -84,7 +84,7 @@ function guardedLookup(allowLoopback: boolean): LookupFunction {
 }
 
 /** An undici Agent that connects only to fetchable addresses. */
-function createGuardedAgent(allowLoopback: boolean): Agent {
+export function createGuardedAgent(allowLoopback: boolean): Agent {
   const connector = buildConnector({ lookup: guardedLookup(allowLoopback), timeout: CONNECT_TIMEOUT_MS });
   return new Agent({
     connect: (options, callback) => {
@@ -101,7 +101,7 @@ function createGuardedAgent(allowLoopback: boolean): Agent {
 }
 
 /** The refusal behind a failed fetch (`TypeError: fetch failed`, cause …), if it was one. */
-function refusalIn(error: unknown): JwksFetchRefused | null {
+export function refusalIn(error: unknown): JwksFetchRefused | null {
   for (let cause = error; cause instanceof Error; cause = cause.cause) {
     if (cause instanceof JwksFetchRefused) return cause;
   }

@@ -14,6 +14,7 @@ import { adminEventRoutes } from './events.js';
 import { keyRoutes } from './keys.js';
 import { resourceRoutes } from './resources.js';
 import { revocationRoutes } from './revocations.js';
+import { setReceiverRoutes } from './set-receivers.js';
 import { trustedIssuerRoutes } from './trusted-issuers.js';
 import { typeBoxValidatorCompiler } from './validator.js';
 
@@ -65,4 +66,5 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
   await app.register(adminEventRoutes);
   await app.register(chainRoutes);
   await app.register(keyRoutes);
+  await app.register(setReceiverRoutes, options);
 }

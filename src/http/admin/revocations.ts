@@ -28,7 +28,7 @@ function view(tokens: readonly RevokedToken[]): RevocationView {
 }
 
 export async function revocationRoutes(app: FastifyInstance) {
-  const { lineage, registry, config } = app.sts;
+  const { lineage, registry, config, setDelivery } = app.sts;
 
   app.post<{ Body: RevocationBody }>(
     '/revocations',
@@ -75,6 +75,8 @@ export async function revocationRoutes(app: FastifyInstance) {
         );
       }
       request.log.info({ revoked: revoked.length }, 'admin revoked tokens');
+      // The revocation committed with its SET outbox rows (ADR 0026): push them now.
+      if (revoked.length > 0) setDelivery.wake();
       return view(revoked);
     },
   );
