@@ -21,6 +21,8 @@ export type AgentTokenErrorCode =
   | 'token_not_yet_valid'
   | 'token_claims_invalid'
   | 'token_binding_unsupported'
+  // The token, its chain (`txn`) or an ancestor was revoked at agent-sts (a received SET).
+  | 'token_revoked'
   // The chain policy of this resource (RFC 8693 §4.1 `act`).
   | 'chain_too_deep'
   | 'chain_actor_not_allowed'
@@ -68,6 +70,7 @@ const ANSWERS: Readonly<Record<AgentTokenErrorCode, Answer>> = {
   token_not_yet_valid: INVALID_TOKEN,
   token_claims_invalid: INVALID_TOKEN,
   token_binding_unsupported: INVALID_TOKEN,
+  token_revoked: INVALID_TOKEN,
   // A chain this resource does not accept makes the token unacceptable "for other reasons"
   // (RFC 6750 §3.1): no other scope would help, so not insufficient_scope.
   chain_too_deep: INVALID_TOKEN,

@@ -33,6 +33,30 @@ export type {
   IncomingRequest,
   Refusal,
 } from './authenticate-request.js';
+export { createRevocationList } from './revocation-list.js';
+export type {
+  RevocableToken,
+  RevocationCheck,
+  RevocationEntries,
+  RevocationList,
+  RevocationListOptions,
+} from './revocation-list.js';
+export {
+  createRevocationReceiver,
+  SetReceiveError,
+  SECEVENT_CONTENT_TYPE,
+  TOKENS_REVOKED_EVENT,
+} from './revocation-receiver.js';
+export type {
+  PushAnswer,
+  PushRequest,
+  ReceivedRevocation,
+  RevocationReceiver,
+  RevocationReceiverOptions,
+  SetErrorCode,
+} from './revocation-receiver.js';
+export { createRevocationPoller } from './revocation-poller.js';
+export type { PollResult, RevocationPoller, RevocationPollerOptions } from './revocation-poller.js';
 export { agentStsFastify } from './fastify.js';
 export { agentStsMiddleware } from './connect.js';
 export type { AgentStsConnectOptions, ConnectRequest, ConnectResponse } from './connect.js';

@@ -10,12 +10,14 @@
  * 5. the binding: a token with `cnf.jkt` only with a valid proof of that key for this request, never
  *    as Bearer; a token presented with the DPoP scheme only when bound (RFC 9449 §7.1, §7.2);
  * 6. the required scopes (RFC 6750 §3.1 insufficient_scope);
- * 7. the resource's chain policy.
+ * 7. the resource's chain policy;
+ * 8. the local deny-list of revoked tokens and chains (`revocations`, ADR 0026), when given.
  */
 import { errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { checkChain, type ChainPolicy } from './check-chain.js';
 import { AgentTokenError, type AgentTokenErrorCode } from './errors.js';
 import { readChain, type Actor } from './read-chain.js';
+import type { RevocationCheck } from './revocation-list.js';
 import type { AuthorizationScheme } from './read-credentials.js';
 import type { ReplayStore } from './replay-store.js';
 import { verifyDpopProof, type DpopRequest } from './verify-dpop-proof.js';
@@ -79,6 +81,12 @@ export interface VerifyAgentTokenOptions {
   readonly dpop?: DpopOptions;
   /** The request the token came with, for the scheme and the DPoP proof checks. */
   readonly request?: PresentedRequest;
+  /**
+   * Revoked tokens and chains: the `revocations` of `createRevocationReceiver` or
+   * `createRevocationPoller`, or any `{ isRevoked(token) }`. A listed token is refused
+   * (`token_revoked`, RFC 6750 invalid_token).
+   */
+  readonly revocations?: RevocationCheck;
 }
 
 const MAX_CLOCK_TOLERANCE = 300;
@@ -236,5 +244,8 @@ export async function verifyAgentToken(token: string, options: VerifyAgentTokenO
   await checkPresentation(token, agentToken, options, clockTolerance);
   checkScopes(agentToken, options.requiredScopes ?? []);
   if (options.chain) await checkChain(agentToken, options.chain);
+  if (options.revocations && (await options.revocations.isRevoked(agentToken))) {
+    throw new AgentTokenError('token_revoked', 'the token has been revoked');
+  }
   return agentToken;
 }
