@@ -56,6 +56,9 @@ describe('discovery metadata', () => {
         'token_exchange_subject_token_types_supported',
         'token_exchange_actor_token_types_supported',
         'token_exchange_requested_token_types_supported',
+        'security_event_poll_endpoint',
+        'security_event_delivery_methods_supported',
+        'security_event_types_supported',
       ].sort(),
     );
     expect(metadata.issuer).toBe(server.baseUrl);
@@ -90,7 +93,15 @@ describe('discovery metadata', () => {
       endpointMembers()
         .map(([member]) => member)
         .sort(),
-    ).toEqual(['introspection_endpoint', 'jwks_uri', 'revocation_endpoint', 'token_endpoint'].sort());
+    ).toEqual(
+      [
+        'introspection_endpoint',
+        'jwks_uri',
+        'revocation_endpoint',
+        'security_event_poll_endpoint',
+        'token_endpoint',
+      ].sort(),
+    );
     for (const [, url] of endpointMembers()) expect(url.startsWith(`${server.baseUrl}/`)).toBe(true);
   });
 
