@@ -7,6 +7,8 @@ import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair } from 'jose
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort, startTestServer, type TestServer } from '../../helpers/server.js';
 import { signRevocationSet } from '../../../src/protocol/security-event-token.js';
+import { agentToken } from '../../helpers/oauth.js';
+import { revoke } from '../introspection-revocation/helpers.js';
 import { registerWorld } from '../sdk/helpers.js';
 import { eventually, startReceiver, type ReceiverProcess } from './receiver-process.js';
 
@@ -109,12 +111,26 @@ describe('push delivery of revocation SETs', () => {
     expect(audit).toMatchObject({ decision: 'granted', audience: world.calendar, txn: claims.txn });
   });
 
+  it('pushes revocations an agent makes at the RFC 7009 endpoint too', async () => {
+    const token = await world.hop1();
+    const { jti } = decodeJwt(token);
+    const revoked = await revoke(server, world.agentB, token);
+    expect(revoked.status).toBe(200);
+    expect(
+      await eventually(
+        () => receiver.call(token),
+        (answer) => answer.status !== 200,
+      ),
+    ).toEqual({ status: 401, body: { code: 'token_revoked', error: 'invalid_token' } });
+    const [event] = (await events()).filter((row) => row.jtis.includes(jti as string));
+    expect(event).toMatchObject({ status: 'delivered' });
+    expect((await receiver.received()).find((revocation) => revocation.id === event!.jti)?.reason).toBe(
+      'revocation_endpoint',
+    );
+  });
+
   it('tells the receiver only of revoked tokens addressed to its audiences', async () => {
-    const forB = (
-      await (
-        await import('../../helpers/oauth.js')
-      ).agentToken(server, world.agentA, { audience: world.ids.b })
-    ).claims;
+    const forB = (await agentToken(server, world.agentA, { audience: world.ids.b })).claims;
     const before = (await events()).length;
     expect((await adminRequest('POST', '/admin/revocations', { jti: forB.jti })).status).toBe(200);
     const outbox = await server.database.prisma.securityEvent.count({ where: { receiverId } });
