@@ -101,6 +101,19 @@ export async function securityEventPollRoutes(app: FastifyInstance): Promise<voi
     return receiver;
   }
 
+  // Secrets are guessed here as at the token endpoint: the same per-address limit.
+  const limitByAddress = app.rateLimit({
+    max: config.tokenRateLimitPerAddress,
+    timeWindow: 60_000,
+    keyGenerator: (request) => `set-poll-addr:${request.ip}`,
+    errorResponseBuilder: (_request, context) =>
+      new PollError(429, 'rate_limit_exceeded', `too many requests, retry in ${context.after}`),
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('Cache-Control', 'no-store');
+    await limitByAddress.call(app, request, reply);
+  });
+
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof PollError) return send(reply, error.status, error.err, error.message);
     if (isDatabaseUnavailable(error)) return send(reply, 503, 'temporarily_unavailable', 'retry later');
@@ -121,8 +134,7 @@ export async function securityEventPollRoutes(app: FastifyInstance): Promise<voi
         tags: ['security events'],
       },
     },
-    async (request, reply) => {
-      reply.header('Cache-Control', 'no-store');
+    async (request) => {
       const receiver = await receiverOf(request.headers.authorization);
       const poll = parsePoll(request.body);
       await securityEvents.acknowledge(receiver, poll.ack, poll.setErrs);

@@ -4,6 +4,7 @@
  * SECURITY-CASES AD-06), secrets are shown once or never, and every change is an admin event.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminApi } from '../admin/admin-client.js';
 import { registerResource, uniqueSuffix } from '../../helpers/fixtures.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 
@@ -11,22 +12,8 @@ let server: TestServer;
 // Module level: the it.each tables below are built before beforeAll runs.
 const api = `https://api-${uniqueSuffix()}.example/v1`;
 
-async function adminRequest(method: string, path: string, body?: unknown, token = server.adminToken) {
-  const response = await fetch(server.baseUrl + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return {
-    status: response.status,
-    type: response.headers.get('content-type'),
-    text,
-    body: (text ? JSON.parse(text) : {}) as Record<string, unknown>,
-  };
+function adminRequest(method: string, path: string, body?: unknown, token = server.adminToken) {
+  return adminApi(server, token).call(method, path, body);
 }
 
 beforeAll(async () => {
@@ -103,7 +90,7 @@ describe('registering SET receivers', () => {
     const before = await server.database.prisma.setReceiver.count();
     const refused = await adminRequest('POST', '/admin/set-receivers', push({ endpointUrl }));
     expect(refused.status).toBe(400);
-    expect(refused.type).toMatch(/^application\/problem\+json/);
+    expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(refused.body).toMatchObject({ code: 'invalid_url' });
     expect(await server.database.prisma.setReceiver.count()).toBe(before);
   });

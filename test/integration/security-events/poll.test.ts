@@ -5,6 +5,7 @@
  */
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminApi } from '../admin/admin-client.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { registerWorld } from '../sdk/helpers.js';
 import { eventually, startReceiver, type ReceiverProcess } from './receiver-process.js';
@@ -14,17 +15,8 @@ let world: Awaited<ReturnType<typeof registerWorld>>;
 let receiver: ReceiverProcess;
 let pollSecret: string;
 
-async function adminRequest(method: string, path: string, body?: unknown) {
-  const response = await fetch(server.baseUrl + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${server.adminToken}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+function adminRequest(method: string, path: string, body?: unknown) {
+  return adminApi(server).call(method, path, body);
 }
 
 function poll(body: unknown, secret: string | null = pollSecret) {

@@ -5,6 +5,7 @@
  */
 import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminApi } from '../admin/admin-client.js';
 import { freePort, startTestServer, type TestServer } from '../../helpers/server.js';
 import { signRevocationSet } from '../../../src/protocol/security-event-token.js';
 import { agentToken } from '../../helpers/oauth.js';
@@ -19,17 +20,8 @@ let receiverEnv: Record<string, string>;
 let receiverId: string;
 const PUSH_AUTHORIZATION = 'Bearer push-secret-of-the-calendar';
 
-async function adminRequest(method: string, path: string, body?: unknown) {
-  const response = await fetch(server.baseUrl + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${server.adminToken}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+function adminRequest(method: string, path: string, body?: unknown) {
+  return adminApi(server).call(method, path, body);
 }
 
 interface EventRow {
