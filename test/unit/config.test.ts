@@ -50,6 +50,16 @@ describe('loadConfig', () => {
     ['a REDIS_URL of another scheme', { REDIS_URL: 'http://cache' }, /REDIS_URL must use/],
     ['a flag that is not a boolean', { ALLOW_LOOPBACK_HTTP_JWKS: 'yes' }, /true or false/],
     [
+      'a zero SET_DELIVERY_MAX_ATTEMPTS',
+      { SET_DELIVERY_MAX_ATTEMPTS: '0' },
+      /SET_DELIVERY_MAX_ATTEMPTS must be between/,
+    ],
+    [
+      'a SET_DELIVERY_INTERVAL_MS under 50',
+      { SET_DELIVERY_INTERVAL_MS: '10' },
+      /SET_DELIVERY_INTERVAL_MS must be between/,
+    ],
+    [
       'a negative KEY_ROTATION_DELAY_SECONDS',
       { KEY_ROTATION_DELAY_SECONDS: '-1' },
       /KEY_ROTATION_DELAY_SECONDS must be a whole number/,
@@ -110,6 +120,33 @@ describe('loadConfig', () => {
     } finally {
       rmSync(fresh, { recursive: true, force: true });
     }
+  });
+});
+
+describe('SET delivery', () => {
+  it('defaults to a 1 s look-up, 1 s doubling to 5 min between pushes, 12 attempts', () => {
+    expect(loadConfig(valid).setDelivery).toEqual({
+      intervalMs: 1_000,
+      retryBaseMs: 1_000,
+      retryMaxMs: 300_000,
+      maxAttempts: 12,
+    });
+  });
+
+  it('reads each setting', () => {
+    const config = loadConfig({
+      ...valid,
+      SET_DELIVERY_INTERVAL_MS: '200',
+      SET_DELIVERY_RETRY_BASE_MS: '50',
+      SET_DELIVERY_RETRY_MAX_MS: '2000',
+      SET_DELIVERY_MAX_ATTEMPTS: '3',
+    });
+    expect(config.setDelivery).toEqual({
+      intervalMs: 200,
+      retryBaseMs: 50,
+      retryMaxMs: 2000,
+      maxAttempts: 3,
+    });
   });
 });
 
