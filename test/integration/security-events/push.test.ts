@@ -95,8 +95,12 @@ describe('push delivery of revocation SETs', () => {
     );
     expect(refused).toEqual({ status: 401, body: { code: 'token_revoked', error: 'invalid_token' } });
 
-    const [event] = (await events()).filter((row) => row.txns.includes(claims.txn as string));
-    expect(event).toMatchObject({ status: 'delivered', attempts: 1, jtis: [claims.jti] });
+    // The receiver applies the SET before it answers 202; the transmitter records it right after.
+    const event = await eventually(
+      async () => (await events()).find((row) => row.txns.includes(claims.txn as string)),
+      (row) => row?.status === 'delivered',
+    );
+    expect(event).toMatchObject({ attempts: 1, jtis: [claims.jti] });
     const received = (await receiver.received()).find((revocation) => revocation.id === event!.jti);
     expect(received).toMatchObject({ jtis: [claims.jti], txns: [claims.txn], reason: 'admin' });
     const [audit] = await audits('security_event_delivered', event!.jti);
@@ -114,8 +118,10 @@ describe('push delivery of revocation SETs', () => {
         (answer) => answer.status !== 200,
       ),
     ).toEqual({ status: 401, body: { code: 'token_revoked', error: 'invalid_token' } });
-    const [event] = (await events()).filter((row) => row.jtis.includes(jti as string));
-    expect(event).toMatchObject({ status: 'delivered' });
+    const event = await eventually(
+      async () => (await events()).find((row) => row.jtis.includes(jti as string)),
+      (row) => row?.status === 'delivered',
+    );
     expect((await receiver.received()).find((revocation) => revocation.id === event!.jti)?.reason).toBe(
       'revocation_endpoint',
     );
