@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntilReady } from '../../helpers/child-server.js';
+import { until } from '../../helpers/poll.js';
 import { unmet, type Requirement } from '../../helpers/requirements.js';
 import { freePort } from '../../helpers/server.js';
 
@@ -45,15 +46,6 @@ function processGroupAlive(leader: number): boolean {
   } catch {
     return false;
   }
-}
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return true;
 }
 
 describe('npm start on a first run', () => {
