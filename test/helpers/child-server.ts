@@ -107,8 +107,14 @@ export async function startChildServer(env: Readonly<Record<string, string>>): P
   };
 }
 
-async function waitUntilReady(baseUrl: string, child: ChildProcess, output: () => string): Promise<void> {
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+/** Resolves once `/readyz` answers 200; fails with the output's tail if the child exits first. */
+export async function waitUntilReady(
+  baseUrl: string,
+  child: ChildProcess,
+  output: () => string,
+  timeoutMs: number = STARTUP_TIMEOUT_MS,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
       throw new Error(
@@ -122,5 +128,5 @@ async function waitUntilReady(baseUrl: string, child: ChildProcess, output: () =
     if (ready) return;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
-  throw new Error(`the server was not ready within ${STARTUP_TIMEOUT_MS} ms:\n${output()}`);
+  throw new Error(`the server was not ready within ${timeoutMs} ms:\n${output()}`);
 }

@@ -4,12 +4,13 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerAgent, registerResource } from '../../helpers/fixtures.js';
+import { POSTGRES_OVER_TCP, unmet } from '../../helpers/requirements.js';
 import { startTestServerBehindDatabaseProxy, type TcpProxy } from '../../helpers/tcp-proxy.js';
 import type { TestServer } from '../../helpers/server.js';
 
 const databaseUrl = process.env.DATABASE_URL;
 
-describe.skipIf(!databaseUrl)('when the database goes away', () => {
+describe.skipIf(unmet(POSTGRES_OVER_TCP))('when the database goes away', () => {
   let proxy: TcpProxy;
   let server: TestServer;
   let secret: string;

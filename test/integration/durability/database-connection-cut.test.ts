@@ -13,6 +13,7 @@ import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../src/infra/database.js';
 import type { TokenResponse } from '../../helpers/oauth.js';
+import { POSTGRES_OVER_TCP, unmet } from '../../helpers/requirements.js';
 import type { TestServer } from '../../helpers/server.js';
 import { startTestServerBehindDatabaseProxy, type TcpProxy } from '../../helpers/tcp-proxy.js';
 import {
@@ -57,7 +58,7 @@ async function violationsPastTheProxy(received: readonly ReceivedToken[]): Promi
   }
 }
 
-describe.skipIf(!databaseUrl)('a PostgreSQL connection cut mid-request', () => {
+describe.skipIf(unmet(POSTGRES_OVER_TCP))('a PostgreSQL connection cut mid-request', () => {
   let proxy: TcpProxy;
   let server: TestServer;
   let world: World;

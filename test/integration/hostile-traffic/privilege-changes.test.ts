@@ -17,6 +17,7 @@ import {
   auditSince,
   type TestAgent,
 } from '../../helpers/oauth.js';
+import { SHARED_POSTGRES, unmet } from '../../helpers/requirements.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { adminApi, expectProblem, path, registerOperator, type AdminApi } from '../admin/admin-client.js';
 import { introspect, isActive, revoke } from '../introspection-revocation/helpers.js';
@@ -278,7 +279,7 @@ describe('introspection and revocation after a privilege change', () => {
   });
 });
 
-describe.skipIf(!process.env.DATABASE_URL)('on another instance of the same database', () => {
+describe.skipIf(unmet(SHARED_POSTGRES))('on another instance of the same database', () => {
   const REGISTRY_CACHE_TTL_MS = 1_000; // ADR 0004
 
   it('refuses the admin token once the registry cache has expired there', async () => {

@@ -7,19 +7,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChangeFeed, parseChange, type ChangeEvent } from '../../../src/infra/change-feed.js';
 import type { Database } from '../../../src/infra/database.js';
+import { until } from '../../helpers/poll.js';
 import { openMigratedDatabase } from '../../helpers/server.js';
 
 /** Time for a committed notification to come back over the LISTEN connection. */
 const DELIVERY_MS = 1_000;
 
-async function waitFor(check: () => boolean): Promise<boolean> {
-  const deadline = Date.now() + DELIVERY_MS;
-  while (!check()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return true;
-}
+const waitFor = (check: () => boolean) => until(check, DELIVERY_MS, 10);
 
 describe('change feed', () => {
   let database: Database;

@@ -5,13 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentToken } from '../../helpers/oauth.js';
+import { POSTGRES_OVER_TCP, unmet } from '../../helpers/requirements.js';
 import { startTestServerBehindDatabaseProxy, type TcpProxy } from '../../helpers/tcp-proxy.js';
 import type { TestServer } from '../../helpers/server.js';
 import { createWorld, introspect, revoke, type World } from './helpers.js';
 
 const databaseUrl = process.env.DATABASE_URL;
 
-describe.skipIf(!databaseUrl)('when the database goes away', () => {
+describe.skipIf(unmet(POSTGRES_OVER_TCP))('when the database goes away', () => {
   let proxy: TcpProxy;
   let server: TestServer;
   let world: World;

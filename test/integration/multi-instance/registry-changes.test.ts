@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { disableAgent, registerAgent, registerResource, uniqueSuffix } from '../../helpers/fixtures.js';
 import { agentToken, exchangeRequest, requestToken } from '../../helpers/oauth.js';
+import { SHARED_POSTGRES, unmet } from '../../helpers/requirements.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 
 const FRESHNESS_BOUND_MS = 1_500; // the one-second cache TTL plus scheduling slack
@@ -20,7 +21,7 @@ async function eventually(check: () => Promise<boolean>): Promise<boolean> {
   }
 }
 
-describe.skipIf(!process.env.DATABASE_URL)('registry changes across instances', () => {
+describe.skipIf(unmet(SHARED_POSTGRES))('registry changes across instances', () => {
   let first: TestServer;
   let second: TestServer;
   const suffix = uniqueSuffix();

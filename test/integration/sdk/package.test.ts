@@ -12,6 +12,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerAgent, registerResource, uniqueSuffix } from '../../helpers/fixtures.js';
+import { unmet } from '../../helpers/requirements.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 
 const run = promisify(execFile);
@@ -73,7 +74,11 @@ describe('the npm package', async () => {
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  it.skipIf(!available)(
+  const npmOnPath = {
+    met: available,
+    reason: 'npm is not on PATH: this test packs and installs the package with it',
+  };
+  it.skipIf(unmet(npmOnPath))(
     'installs from its tarball and serves both subpaths by name, without the server',
     async () => {
       // The SDK's part of `npm run build` (the same compiler options; the whole build is the

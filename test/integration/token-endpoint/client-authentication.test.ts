@@ -27,6 +27,7 @@ import {
   type AssertionOptions,
   type TestAgent,
 } from '../../helpers/oauth.js';
+import { SHARED_POSTGRES, unmet } from '../../helpers/requirements.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 
 const suffix = uniqueSuffix();
@@ -444,32 +445,29 @@ describe('client assertions (CA-06, CA-08, CA-09, CA-10)', () => {
     expect(response.status, response.text).toBe(200);
   });
 
-  it.skipIf(!process.env.DATABASE_URL)(
-    'CA-09 refuses an assertion replayed at another instance',
-    async () => {
-      // A second instance of the same service (same issuer, same PostgreSQL), as another pod would be.
-      const other = await startTestServer({ keepData: true, env: { ISSUER: server.baseUrl } });
-      const otherPod: TestServer = { ...other, baseUrl: `http://127.0.0.1:${other.config.port}` };
-      try {
-        const form = {
-          ...exchangeParams(),
-          client_assertion_type: CLIENT_ASSERTION_TYPE,
-          client_assertion: await clientAssertion(server, keyAgent),
-        };
-        expect((await postToken(server, form)).status).toBe(200);
-        const before = await snapshot(server);
-        await expectRefusedResponse(server, before, await postToken(otherPod, form), IC);
-        // The other pod serves the agent, and knows the first pod's tokens, with a fresh assertion.
-        const fresh = await postToken(otherPod, {
-          ...form,
-          client_assertion: await clientAssertion(server, keyAgent),
-        });
-        expect(fresh.status, fresh.text).toBe(200);
-      } finally {
-        await other.close();
-      }
-    },
-  );
+  it.skipIf(unmet(SHARED_POSTGRES))('CA-09 refuses an assertion replayed at another instance', async () => {
+    // A second instance of the same service (same issuer, same PostgreSQL), as another pod would be.
+    const other = await startTestServer({ keepData: true, env: { ISSUER: server.baseUrl } });
+    const otherPod: TestServer = { ...other, baseUrl: `http://127.0.0.1:${other.config.port}` };
+    try {
+      const form = {
+        ...exchangeParams(),
+        client_assertion_type: CLIENT_ASSERTION_TYPE,
+        client_assertion: await clientAssertion(server, keyAgent),
+      };
+      expect((await postToken(server, form)).status).toBe(200);
+      const before = await snapshot(server);
+      await expectRefusedResponse(server, before, await postToken(otherPod, form), IC);
+      // The other pod serves the agent, and knows the first pod's tokens, with a fresh assertion.
+      const fresh = await postToken(otherPod, {
+        ...form,
+        client_assertion: await clientAssertion(server, keyAgent),
+      });
+      expect(fresh.status, fresh.text).toBe(200);
+    } finally {
+      await other.close();
+    }
+  });
 
   it('CA-09 accepts one of several concurrent uses of the same assertion', async () => {
     const form = {
