@@ -129,10 +129,17 @@ interface Query {
 
 interface Probe {
   readonly txn: string;
-  /** An hour in the middle of the seeded span, and the span's last day. */
-  readonly hourFrom: string;
-  readonly hourTo: string;
+  /**
+   * An agent and a subject with about 100 events on this side (bench/seed.ts draws rank k with
+   * probability ~ 1 / (k ln n)): a full page on both sides, so both answer the same amount.
+   */
+  readonly tailAgent: string;
+  readonly tailSubject: string;
+  /** Six hours in the middle of the seeded span (≥ one page on the small side), and the last day and week. */
+  readonly windowFrom: string;
+  readonly windowTo: string;
   readonly lastDay: string;
+  readonly lastWeek: string;
 }
 
 const q = (value: string) => encodeURIComponent(value);
@@ -140,22 +147,29 @@ const QUERIES: readonly Query[] = [
   { label: 'chain view (depth-4 chain)', path: (p) => `/admin/chains/${p.txn}`, deep: false },
   { label: 'audit, no filter', path: () => '/admin/audit?limit=50', deep: true },
   { label: 'audit, hot agent (~9 %)', path: () => '/admin/audit?limit=50&agent=agent-1', deep: true },
-  { label: 'audit, tail agent', path: () => '/admin/audit?limit=50&agent=agent-1000', deep: false },
+  {
+    label: 'audit, agent with ~100 events',
+    path: (p) => `/admin/audit?limit=50&agent=${p.tailAgent}`,
+    deep: false,
+  },
   { label: 'audit, hot subject', path: () => '/admin/audit?limit=50&subject=user-1', deep: true },
-  { label: 'audit, tail subject', path: () => '/admin/audit?limit=50&subject=user-5000', deep: false },
+  {
+    label: 'audit, subject with ~100 events',
+    path: (p) => `/admin/audit?limit=50&subject=${p.tailSubject}`,
+    deep: false,
+  },
   { label: 'audit, txn', path: (p) => `/admin/audit?limit=50&txn=${p.txn}`, deep: false },
   { label: 'audit, decision=denied', path: () => '/admin/audit?limit=50&decision=denied', deep: true },
   {
-    label: 'audit, an hour (from, to)',
-    path: (p) => `/admin/audit?limit=50&from=${q(p.hourFrom)}&to=${q(p.hourTo)}`,
+    label: 'audit, six hours (from, to)',
+    path: (p) => `/admin/audit?limit=50&from=${q(p.windowFrom)}&to=${q(p.windowTo)}`,
     deep: true,
   },
   { label: 'audit, last day (from)', path: (p) => `/admin/audit?limit=50&from=${q(p.lastDay)}`, deep: true },
   {
-    label: 'audit, hot agent + denied + an hour',
-    path: (p) =>
-      `/admin/audit?limit=50&agent=agent-1&decision=denied&from=${q(p.hourFrom)}&to=${q(p.hourTo)}`,
-    deep: false,
+    label: 'audit, hot agent + denied + last week',
+    path: (p) => `/admin/audit?limit=50&agent=agent-1&decision=denied&from=${q(p.lastWeek)}`,
+    deep: true,
   },
 ];
 
@@ -202,7 +216,11 @@ async function seeded(url: string): Promise<string | null> {
   }
 }
 
-async function probe(url: string): Promise<Probe> {
+/** The rank drawn about `events` times among `rows` draws of 1..n (log-uniform, bench/seed.ts). */
+const rankWith = (events: number, rows: number, n: number) =>
+  Math.max(1, Math.round(rows / (events * Math.log(n + 1))));
+
+async function probe(url: string, sizes: SeedSizes): Promise<Probe> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -215,11 +233,16 @@ async function probe(url: string): Promise<Probe> {
     );
     const { low, high } = span.rows[0] as { low: Date; high: Date };
     const middle = new Date((low.getTime() + high.getTime()) / 2);
+    // Subjects: users drawn once per chain, in about 0.8 of the events.
+    const users = Math.max(1_000, sizes.agents * 10);
     return {
       txn: (chain.rows[0] as { txn: string }).txn,
-      hourFrom: middle.toISOString(),
-      hourTo: new Date(middle.getTime() + 3_600_000).toISOString(),
+      tailAgent: `agent-${rankWith(100, sizes.auditRows, sizes.agents)}`,
+      tailSubject: `user-${rankWith(100, sizes.auditRows * 0.8, users)}`,
+      windowFrom: middle.toISOString(),
+      windowTo: new Date(middle.getTime() + 6 * 3_600_000).toISOString(),
       lastDay: new Date(high.getTime() - 86_400_000).toISOString(),
+      lastWeek: new Date(high.getTime() - 7 * 86_400_000).toISOString(),
     };
   } finally {
     await client.end();
@@ -244,7 +267,7 @@ async function admin(): Promise<void> {
         await client.query(`COMMENT ON TABLE audit_events IS '${mark}'`);
         await client.end();
       }
-      probes[side] = await probe(url);
+      probes[side] = await probe(url, sizes);
       servers[side] = await startServer('admin', { DATABASE_URL: url }, 1);
     }
     const server = (side: Side) => servers[side] as Server;

@@ -214,10 +214,16 @@ async function registerExtraAgents(database: { executeScript(sql: string): Promi
 
 async function admin(): Promise<void> {
   const { startTestServer } = await import('../test/helpers/server.js');
-  // Seeded lineage is up to 30 days old: keep it, so chain views find it.
+  // Seeded lineage is up to 30 days old: keep it, so chain views find it. The data outlives this
+  // process, and so does the signing key it creates: a fixed key-encryption key opens it next time.
   const server = await startTestServer({
     keepData: true,
-    env: { ADMIN_RATE_LIMIT: '10000000', LOG_LEVEL: 'silent', LINEAGE_RETENTION_GRACE_DAYS: '3650' },
+    env: {
+      ADMIN_RATE_LIMIT: '10000000',
+      LOG_LEVEL: 'silent',
+      LINEAGE_RETENTION_GRACE_DAYS: '3650',
+      KEY_ENCRYPTION_KEY: 'b'.repeat(64),
+    },
   });
   process.stdout.write(
     JSON.stringify({

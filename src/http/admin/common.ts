@@ -70,6 +70,45 @@ export async function eventPage<Row extends { id: bigint }, View>(
   };
 }
 
+/**
+ * Where a page of the audit log ends: the time and id of its last event. The log is partitioned by
+ * time (ADR 0015) and read newest first by (time, id) (ADR 0022), so a page starts with an index
+ * descent in the partition that holds its cursor. `at` is null for a cursor of the earlier id-only
+ * form, still honoured.
+ */
+export interface TimelinePosition {
+  readonly id: bigint;
+  readonly at: Date | null;
+}
+
+const TIMELINE_CURSOR = /^(?<id>[1-9][0-9]{0,18})(?:\.(?<at>0|[1-9][0-9]{0,14}))?$/;
+
+function timelineCursor(cursor: string | undefined): TimelinePosition | null {
+  if (cursor === undefined) return null;
+  const match = TIMELINE_CURSOR.exec(decodeCursor(cursor));
+  const at = match?.groups?.at === undefined ? null : new Date(Number(match.groups.at));
+  if (!match?.groups?.id || (at !== null && Number.isNaN(at.getTime()))) {
+    throw new ProblemError(400, 'invalid_cursor', 'cursor is not one this API returned');
+  }
+  return { id: BigInt(match.groups.id), at };
+}
+
+/** One page of the audit log, newest first by (time, id); the cursor names the last event's both. */
+export async function timelinePage<Row extends { id: bigint; at: Date }, View>(
+  query: { limit?: number; cursor?: string },
+  load: (page: { before: TimelinePosition | null; take: number }) => Promise<Row[]>,
+  view: (row: Row) => View,
+): Promise<{ items: View[]; nextCursor: string | null }> {
+  const limit = query.limit ?? DEFAULT_PAGE_SIZE;
+  const rows = await load({ before: timelineCursor(query.cursor), take: limit + 1 });
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return {
+    items: items.map(view),
+    nextCursor: rows.length > limit && last ? encodeCursor(`${last.id}.${last.at.getTime()}`) : null,
+  };
+}
+
 /** True when the calendar date exists: JavaScript would roll `2026-02-30` over to March 2. */
 function isRealCalendarDate(value: string): boolean {
   const match = /^(\d{4})-(\d{2})-(\d{2})/.exec(value);
