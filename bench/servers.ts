@@ -7,7 +7,10 @@
  *             as this core does in `seconds` (argv[3]); prints {"perSecond": …} and exits.
  *   sts       agent-sts itself (PostgreSQL when DATABASE_URL is set, else PGlite), with an IdP
  *             (trusted issuer, inline JWKS), agents A→B→C→D→E and a resource, and the subject
- *             tokens of every scenario prepared once and replayed.
+ *             tokens of every scenario prepared once and replayed. BENCH_EXTRA_AGENTS=N registers
+ *             N more agents (and N / 100 resources) straight into the database (bench/seed.ts).
+ *   admin     agent-sts on the database of DATABASE_URL as it is (seeded by bench/seed.ts, not
+ *             emptied), for the admin API; prints its address and bootstrap admin token.
  * A server prints one JSON line with what the load generator needs, then serves until SIGINT.
  */
 import { createServer } from 'node:http';
@@ -174,10 +177,61 @@ async function sts(): Promise<void> {
     depth4,
   };
   await issue(forms.cc);
+  await registerExtraAgents(server.database, Number(process.env.BENCH_EXTRA_AGENTS ?? 0));
   process.stdout.write(
     JSON.stringify({ baseUrl: server.baseUrl, database: server.database.kind, forms }) + '\n',
   );
   // Close the app and the database (PGlite's temporary directory goes with it), then exit.
+  process.removeAllListeners('SIGINT');
+  process.once('SIGINT', () => {
+    setTimeout(() => process.exit(0), 5000).unref();
+    void server.close().finally(() => process.exit(0));
+  });
+}
+
+/**
+ * `count` more agents through SQL, as bench/seed.ts registers them; on PostgreSQL over a
+ * connection of its own, which has no statement timeout.
+ */
+async function registerExtraAgents(database: { executeScript(sql: string): Promise<void> }, count: number) {
+  if (count <= 0) return;
+  const { seedAgents } = await import('./seed.js');
+  const url = process.env.DATABASE_URL;
+  if (!url) {
+    await seedAgents((sql) => database.executeScript(sql), count);
+    return;
+  }
+  const { default: pg } = await import('pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await seedAgents((sql) => client.query(sql), count);
+    await client.query('ANALYZE agents, resources');
+  } finally {
+    await client.end();
+  }
+}
+
+async function admin(): Promise<void> {
+  const { startTestServer } = await import('../test/helpers/server.js');
+  // Seeded lineage is up to 30 days old: keep it, so chain views find it. The data outlives this
+  // process, and so does the signing key it creates: a fixed key-encryption key opens it next time.
+  const server = await startTestServer({
+    keepData: true,
+    env: {
+      ADMIN_RATE_LIMIT: '10000000',
+      LOG_LEVEL: 'silent',
+      LINEAGE_RETENTION_GRACE_DAYS: '3650',
+      KEY_ENCRYPTION_KEY: 'b'.repeat(64),
+    },
+  });
+  process.stdout.write(
+    JSON.stringify({
+      baseUrl: server.baseUrl,
+      database: server.database.kind,
+      adminToken: server.adminToken,
+    }) + '\n',
+  );
   process.removeAllListeners('SIGINT');
   process.once('SIGINT', () => {
     setTimeout(() => process.exit(0), 5000).unref();
@@ -190,5 +244,6 @@ const mode = process.argv[2];
 process.once('SIGINT', () => process.exit(0));
 if (mode === 'peer') await peer();
 else if (mode === 'sts') await sts();
+else if (mode === 'admin') await admin();
 else if (mode === 'ceiling') await ceiling(Number(process.argv[3] ?? '5'));
-else throw new Error('usage: servers.ts peer|sts|ceiling <seconds>');
+else throw new Error('usage: servers.ts peer|sts|admin|ceiling <seconds>');

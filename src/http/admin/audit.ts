@@ -1,11 +1,11 @@
 /**
  * GET /admin/audit (CONTRACT §4): the decision log, newest first, filtered by agent (`client_id`),
  * subject, chain (`txn`), decision and a time range; each event names the rule that decided it.
- * Pages are cut by event id, so appending events never shifts a page.
+ * Pages are cut by event time and id (ADR 0022), so appending events never shifts a page.
  */
 import type { FastifyInstance } from 'fastify';
 import { AuditLog } from '../../infra/audit-store.js';
-import { eventPage, timeRange } from './common.js';
+import { timelinePage, timeRange } from './common.js';
 import { AuditEventView, AuditQuery, Page } from './schemas.js';
 import { auditEventView } from './views.js';
 
@@ -26,7 +26,7 @@ export async function auditRoutes(app: FastifyInstance) {
     async (request) => {
       const query = request.query;
       const range = timeRange(query);
-      return eventPage(
+      return timelinePage(
         query,
         (page) =>
           log.list(

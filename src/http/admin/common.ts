@@ -54,20 +54,67 @@ function eventCursor(cursor: string | undefined): bigint | null {
   return BigInt(id);
 }
 
-/** One page of a log, newest first, cut by event id so that appended events never shift a page. */
-export async function eventPage<Row extends { id: bigint }, View>(
-  query: { limit?: number; cursor?: string },
-  load: (page: { before: bigint | null; take: number }) => Promise<Row[]>,
+/**
+ * One page of a log, newest first: asks for one row more than the limit, and names the last row
+ * it shows (`positionOf`) in the cursor of the next page.
+ */
+async function newestFirstPage<Row, Position, View>(
+  query: { limit?: number },
+  before: Position | null,
+  load: (page: { before: Position | null; take: number }) => Promise<Row[]>,
   view: (row: Row) => View,
+  positionOf: (row: Row) => string,
 ): Promise<{ items: View[]; nextCursor: string | null }> {
   const limit = query.limit ?? DEFAULT_PAGE_SIZE;
-  const rows = await load({ before: eventCursor(query.cursor), take: limit + 1 });
+  const rows = await load({ before, take: limit + 1 });
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   return {
     items: items.map(view),
-    nextCursor: rows.length > limit && last ? encodeCursor(last.id.toString()) : null,
+    nextCursor: rows.length > limit && last !== undefined ? encodeCursor(positionOf(last)) : null,
   };
+}
+
+/** One page of a log, newest first, cut by event id so that appended events never shift a page. */
+export function eventPage<Row extends { id: bigint }, View>(
+  query: { limit?: number; cursor?: string },
+  load: (page: { before: bigint | null; take: number }) => Promise<Row[]>,
+  view: (row: Row) => View,
+): Promise<{ items: View[]; nextCursor: string | null }> {
+  return newestFirstPage(query, eventCursor(query.cursor), load, view, (row) => row.id.toString());
+}
+
+/**
+ * Where a page of the audit log ends: the time and id of its last event. The log is partitioned by
+ * time (ADR 0015) and read newest first by (time, id) (ADR 0022), so a page starts with an index
+ * descent in the partition that holds its cursor. `at` is null for a cursor of the earlier id-only
+ * form, still honoured.
+ */
+export interface TimelinePosition {
+  readonly id: bigint;
+  readonly at: Date | null;
+}
+
+const TIMELINE_CURSOR = /^(?<id>[1-9][0-9]{0,18})(?:\.(?<at>0|[1-9][0-9]{0,14}))?$/;
+
+function timelineCursor(cursor: string | undefined): TimelinePosition | null {
+  if (cursor === undefined) return null;
+  const match = TIMELINE_CURSOR.exec(decodeCursor(cursor));
+  const at = match?.groups?.at === undefined ? null : new Date(Number(match.groups.at));
+  if (!match?.groups?.id || (at !== null && Number.isNaN(at.getTime()))) {
+    throw new ProblemError(400, 'invalid_cursor', 'cursor is not one this API returned');
+  }
+  return { id: BigInt(match.groups.id), at };
+}
+
+/** One page of the audit log, newest first by (time, id); the cursor names the last event's both. */
+export function timelinePage<Row extends { id: bigint; at: Date }, View>(
+  query: { limit?: number; cursor?: string },
+  load: (page: { before: TimelinePosition | null; take: number }) => Promise<Row[]>,
+  view: (row: Row) => View,
+): Promise<{ items: View[]; nextCursor: string | null }> {
+  const positionOf = (row: Row) => `${row.id}.${row.at.getTime()}`;
+  return newestFirstPage(query, timelineCursor(query.cursor), load, view, positionOf);
 }
 
 /** True when the calendar date exists: JavaScript would roll `2026-02-30` over to March 2. */
