@@ -39,6 +39,8 @@ import { createJwksFetcher, type JwksFetch } from './protocol/jwks-fetch.js';
 import { OnDemandKeyRefresh } from './protocol/key-refresh.js';
 import { OwnTokenVerifier } from './protocol/own-token.js';
 import { createAdapterClass } from './protocol/provider-adapter.js';
+import { WorkloadCredentials } from './protocol/workload-credentials.js';
+import { workloadTokenEndpoint } from './protocol/workload-token-endpoint.js';
 import { createProvider, JWKS_PATH, TOKEN_PATH, tokenTypeMetadata } from './protocol/provider.js';
 import { onGrantError, tokenEndpointHooks } from './protocol/token-endpoint-hooks.js';
 import { tokenManagementMetadata } from './protocol/token-management.js';
@@ -110,6 +112,8 @@ export interface ServiceContext {
   readonly jwksFetch: JwksFetch;
   /** Announces committed changes to every instance, and tells this one of theirs (ADR 0017). */
   readonly changes: ChangeFeed;
+  /** Client authentication by SPIFFE JWT-SVIDs and Kubernetes tokens, at every endpoint (ADR 0023). */
+  readonly workloads: WorkloadCredentials;
 }
 
 declare module 'fastify' {
@@ -257,6 +261,14 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     }),
     logError: (error, message) => app.log.error({ err: error }, message),
   });
+  const workloads = new WorkloadCredentials({
+    issuer: config.issuer,
+    registry,
+    prisma: database.prisma,
+    clockToleranceSeconds: config.clockToleranceSeconds,
+    allowLoopbackHttpJwks: config.allowLoopbackHttpJwks,
+    jwksFetch,
+  });
   const Adapter = createAdapterClass(database.prisma, registry);
   const engine = new OAuthEngine((currentKeys) => {
     const provider = createProvider({
@@ -268,7 +280,11 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
       jwksFetch,
       dpopNonceSecret: config.requireDpopNonce ? dpopNonceSecret(config.keyEncryptionKey) : null,
       extraMetadata: { ...tokenTypeMetadata(), ...tokenManagementMetadata(config.issuer) },
-      middleware: [tokenEndpointMetrics(metrics), tokenEndpointHooks(lineage, registry, app.log)],
+      middleware: [
+        tokenEndpointMetrics(metrics),
+        tokenEndpointHooks(lineage, registry, app.log),
+        workloadTokenEndpoint(workloads),
+      ],
     });
     provider.on('grant.error', onGrantError);
     provider.on('server_error', (_ctx, error) => app.log.error({ err: error }, 'oauth server error'));
@@ -300,6 +316,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     metrics,
     jwksFetch,
     changes,
+    workloads,
   });
   registerProblemHandlers(app);
   // Before any route: @fastify/swagger collects routes as they are added.
