@@ -226,7 +226,9 @@ export async function agentRoutes(app: FastifyInstance, { store, context }: Admi
     { schema: { summary: 'Delete an agent (its id stays reserved)', params: IdParams } },
     async (request, reply) => {
       await changeAgent(request, 'agent.deleted', async () => ({
-        data: { status: 'deleted', deletedAt: new Date(), secretHash: null },
+        // The workload identity is freed (ADR 0023): the id stays reserved, the workload may be
+        // bound to a new agent; the admin event keeps what it was.
+        data: { status: 'deleted', deletedAt: new Date(), secretHash: null, workloadIdentity: null },
       }));
       request.log.info({ agent: request.params.id }, 'admin deleted an agent');
       return reply.code(204).send();

@@ -160,6 +160,17 @@ describe('agents bound to a workload identity', () => {
     );
   });
 
+  it('frees the workload identity of a deleted agent for a new one, keeping the id reserved', async () => {
+    const id = `svid-deleted-${suffix}`;
+    const identity = `spiffe://agents-${suffix}.example/rebound`;
+    const body = { name: id, tokenEndpointAuthMethod: 'jwt_spiffe', spiffeId: identity };
+    await adminCreate(server, '/admin/agents', { id, ...body });
+    expect((await adminCall(server, 'DELETE', `/admin/agents/${id}`)).status).toBe(204);
+    await expectProblem('POST', '/admin/agents', { id, ...body }, 409);
+    const successor = await adminCreate(server, '/admin/agents', { id: `${id}-2`, ...body });
+    expect(successor.spiffeId).toBe(identity);
+  });
+
   it('moves an agent from jwt_spiffe to a secret, dropping the identity and issuing a secret once', async () => {
     const id = `svid-mover-${suffix}`;
     await adminCreate(server, '/admin/agents', {

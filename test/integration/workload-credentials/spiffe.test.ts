@@ -6,13 +6,21 @@
  * nothing; every RFC 10070 rule of a client assertion still holds.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { disableAgent, registerResource, uniqueSuffix } from '../../helpers/fixtures.js';
+import {
+  disableAgent,
+  registerResource,
+  registerTrustedIssuer,
+  uniqueSuffix,
+} from '../../helpers/fixtures.js';
 import { startJwksServer, type JwksServer } from '../../helpers/jwks-server.js';
 import {
   auditSince,
   basicAuthorization,
   CLIENT_ASSERTION_TYPE,
+  createExternalIssuer,
   decodeJwt,
+  GRANT_TOKEN_EXCHANGE,
+  TOKEN_TYPE_ACCESS_TOKEN,
   expectRefusedResponse,
   postToken,
   snapshot,
@@ -120,6 +128,29 @@ describe('an agent with a SPIFFE ID', () => {
     expect(claims).toMatchObject({ sub: AGENT, client_id: AGENT, aud: RESOURCE, scope: SCOPE });
     const [row] = await server.database.prisma.auditEvent.findMany({ orderBy: { id: 'desc' }, take: 1 });
     expect(row).toMatchObject({ decision: 'granted', clientId: AGENT });
+  });
+
+  it('exchanges a user token as the actor of the hop, authenticated by its JWT-SVID', async () => {
+    const idp = await createExternalIssuer(`https://idp-${suffix}.example`);
+    await registerTrustedIssuer(server, {
+      issuer: idp.issuer,
+      jwks: idp.jwks,
+      audiences: [`https://sts-${suffix}.example`],
+    });
+    const response = await postToken(server, {
+      grant_type: GRANT_TOKEN_EXCHANGE,
+      subject_token: await idp.sign({ sub: 'alice', aud: AGENT, scope: SCOPE }),
+      subject_token_type: TOKEN_TYPE_ACCESS_TOKEN,
+      audience: RESOURCE,
+      client_assertion_type: JWT_SPIFFE_ASSERTION_TYPE,
+      client_assertion: await svid(),
+    });
+    expect(response.status, response.text).toBe(200);
+    expect(decodeJwt(String(response.body.access_token))).toMatchObject({
+      sub: 'alice',
+      act: { sub: AGENT },
+      client_id: AGENT,
+    });
   });
 
   it('may name itself with client_id beside the JWT-SVID', async () => {
