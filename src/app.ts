@@ -52,6 +52,8 @@ import {
 import { securityEventMetadata } from './protocol/security-event-token.js';
 import { SetDeliveryWorker } from './protocol/set-delivery.js';
 import { securityEventPollRoutes } from './http/security-event-poll.js';
+import { WorkloadCredentials } from './protocol/workload-credentials.js';
+import { workloadTokenEndpoint } from './protocol/workload-token-endpoint.js';
 import { onGrantError, tokenEndpointHooks } from './protocol/token-endpoint-hooks.js';
 import { tokenManagementMetadata } from './protocol/token-management.js';
 import { tokenEndpointMetrics } from './protocol/token-metrics.js';
@@ -123,6 +125,8 @@ export interface ServiceContext {
   readonly securityEvents: SecurityEventStore;
   /** Pushes revocation SETs; `wake()` after a revocation commits here. */
   readonly setDelivery: SetDeliveryWorker;
+  /** Client authentication by SPIFFE JWT-SVIDs and Kubernetes tokens, at every endpoint (ADR 0023). */
+  readonly workloads: WorkloadCredentials;
 }
 
 declare module 'fastify' {
@@ -272,6 +276,14 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     }),
     logError: (error, message) => app.log.error({ err: error }, message),
   });
+  const workloads = new WorkloadCredentials({
+    issuer: config.issuer,
+    registry,
+    prisma: database.prisma,
+    clockToleranceSeconds: config.clockToleranceSeconds,
+    allowLoopbackHttpJwks: config.allowLoopbackHttpJwks,
+    jwksFetch,
+  });
   const Adapter = createAdapterClass(database.prisma, registry);
   const engine = new OAuthEngine((currentKeys) => {
     const provider = createProvider({
@@ -287,7 +299,11 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
         ...tokenManagementMetadata(config.issuer),
         ...securityEventMetadata(config.issuer),
       },
-      middleware: [tokenEndpointMetrics(metrics), tokenEndpointHooks(lineage, registry, app.log)],
+      middleware: [
+        tokenEndpointMetrics(metrics),
+        tokenEndpointHooks(lineage, registry, app.log),
+        workloadTokenEndpoint(workloads),
+      ],
     });
     provider.on('grant.error', onGrantError);
     provider.on('server_error', (_ctx, error) => app.log.error({ err: error }, 'oauth server error'));
@@ -336,6 +352,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     changes,
     securityEvents,
     setDelivery,
+    workloads,
   });
   registerProblemHandlers(app);
   // Before any route: @fastify/swagger collects routes as they are added.

@@ -69,7 +69,7 @@ function sendError(reply: FastifyReply, status: number, error: string, descripti
 }
 
 export async function tokenManagementRoutes(app: FastifyInstance): Promise<void> {
-  const { config, database, registry, lineage, ownTokens, jwksFetch } = app.sts;
+  const { config, database, registry, lineage, ownTokens, jwksFetch, workloads } = app.sts;
   const authenticator = new ClientAuthenticator({
     issuer: config.issuer,
     registry,
@@ -77,6 +77,7 @@ export async function tokenManagementRoutes(app: FastifyInstance): Promise<void>
     clockToleranceSeconds: config.clockToleranceSeconds,
     allowLoopbackHttpJwks: config.allowLoopbackHttpJwks,
     jwksFetch,
+    workloads,
   });
   const tokens = new TokenManagement({ ownTokens, lineage });
 

@@ -14,7 +14,14 @@ import { isDeepStrictEqual } from 'node:util';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { atBetween } from './audit-store.js';
 import type { PrismaClient, Transaction } from './database.js';
-import type { AdminEvent, Agent, Prisma, Resource, TrustedIssuer } from './generated/prisma/client.js';
+import type {
+  AdminEvent,
+  Agent,
+  Prisma,
+  Resource,
+  TrustedIssuer,
+  WorkloadIssuer,
+} from './generated/prisma/client.js';
 
 export type { AdminEvent };
 
@@ -32,6 +39,9 @@ export const ADMIN_ACTIONS = [
   'trusted_issuer.created',
   'trusted_issuer.updated',
   'trusted_issuer.deleted',
+  'workload_issuer.created',
+  'workload_issuer.updated',
+  'workload_issuer.deleted',
   'signing_key.rotated',
   'signing_key.revoked',
   'tokens.revoked',
@@ -45,6 +55,7 @@ export const ADMIN_TARGET_TYPES = [
   'agent',
   'resource',
   'trusted_issuer',
+  'workload_issuer',
   'signing_key',
   'token',
   'chain',
@@ -124,6 +135,7 @@ const AGENT_FIELDS = {
   tokenTtlSeconds: 'value',
   mayImpersonate: 'value',
   dpopBoundAccessTokens: 'value',
+  workloadIdentity: 'value',
   createdAt: 'omit',
   updatedAt: 'omit',
   deletedAt: 'value',
@@ -191,7 +203,7 @@ async function diff<Row extends object>(
 }
 
 /** The event of a change to an agent, a resource or a trusted issuer, with the fields that changed. */
-export async function registryEvent<Type extends 'agent' | 'resource' | 'trusted_issuer'>(
+export async function registryEvent<Type extends 'agent' | 'resource' | 'trusted_issuer' | 'workload_issuer'>(
   targetType: Type,
   action: Extract<AdminAction, `${Type}.${string}`>,
   before: RegistryRow<Type> | null,
@@ -207,13 +219,25 @@ interface RegistryRows {
   agent: Agent;
   resource: Resource;
   trusted_issuer: TrustedIssuer;
+  workload_issuer: WorkloadIssuer;
 }
 type RegistryRow<Type extends keyof RegistryRows> = RegistryRows[Type];
+
+const WORKLOAD_ISSUER_FIELDS = {
+  id: 'omit',
+  kind: 'value',
+  name: 'value',
+  jwks: 'jwks',
+  jwksUri: 'value',
+  createdAt: 'omit',
+  updatedAt: 'omit',
+} as const satisfies FieldRules<WorkloadIssuer>;
 
 const REGISTRY_FIELDS: { [Type in keyof RegistryRows]: FieldRules<RegistryRows[Type]> } = {
   agent: AGENT_FIELDS,
   resource: RESOURCE_FIELDS,
   trusted_issuer: TRUSTED_ISSUER_FIELDS,
+  workload_issuer: WORKLOAD_ISSUER_FIELDS,
 };
 
 // ---- read side -----------------------------------------------------------------------------------

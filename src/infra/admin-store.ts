@@ -17,7 +17,8 @@ export type { Agent, Resource, TrustedIssuer };
 /** Arbitrary but fixed key of the advisory lock that serialises registry writes. */
 const REGISTRY_LOCK_KEY = 72_685_011;
 
-export type RegistryConflictCode = 'id_taken' | 'issuer_taken' | 'audience_is_agent' | 'audience_is_resource';
+export type RegistryConflictCode =
+  'id_taken' | 'issuer_taken' | 'audience_is_agent' | 'audience_is_resource' | 'workload_identity_taken';
 
 /** A write refused because of what else the registry holds. */
 export class RegistryConflict extends Error {
@@ -96,6 +97,14 @@ export class RegistryAdminStore {
     }
     this.#hooks.onCommit();
     return result;
+  }
+
+  /**
+   * A registry write of another store (workload-trust-store.ts): the same lock, change
+   * announcement and cache drop as every write here.
+   */
+  write<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+    return this.#write(work);
   }
 
   /**
@@ -178,6 +187,18 @@ export class RegistryAdminStore {
     }
   }
 
+  /** ADR 0023: a workload identity authenticates one agent, never two; tombstones keep theirs. */
+  async #checkWorkloadIdentityFree(tx: Transaction, identity: string | null | undefined, id: string) {
+    if (identity === null || identity === undefined) return;
+    const holder = await tx.agent.findUnique({ where: { workloadIdentity: identity }, select: { id: true } });
+    if (holder && holder.id !== id) {
+      throw new RegistryConflict(
+        'workload_identity_taken',
+        'this workload identity is already bound to another agent',
+      );
+    }
+  }
+
   // ---- agents --------------------------------------------------------------------------------
 
   createAgent(data: AgentData, by: AdminChange): Promise<Agent> {
@@ -186,6 +207,7 @@ export class RegistryAdminStore {
       if (holder) throw new RegistryConflict('id_taken', `the id is already used by ${holder}`);
       await this.#checkNoLiveTokensAddressedTo(tx, data.id);
       await this.#checkNotATrustedIssuerAudience(tx, data.id);
+      await this.#checkWorkloadIdentityFree(tx, data.workloadIdentity, data.id);
       const row = await tx.agent.create({ data: { ...data, jwks: jsonColumn(data.jwks) } });
       await recordAdminEvent(tx, by, await registryEvent('agent', 'agent.created', null, row));
       return row;
@@ -215,8 +237,10 @@ export class RegistryAdminStore {
     return this.#modify(
       (tx) => tx.agent.findFirst({ where: { id, status: { not: 'deleted' } } }),
       change,
-      (tx, _current, data) =>
-        tx.agent.update({ where: { id }, data: { ...data, jwks: jsonColumn(data.jwks) } }),
+      async (tx, _current, data) => {
+        await this.#checkWorkloadIdentityFree(tx, data.workloadIdentity, id);
+        return tx.agent.update({ where: { id }, data: { ...data, jwks: jsonColumn(data.jwks) } });
+      },
       async (tx, before, after) =>
         recordAdminEvent(tx, by, await registryEvent('agent', action, before, after)),
     );

@@ -13,7 +13,8 @@ import { LRUCache } from 'lru-cache';
 import { isAgentId, isIssuerIdentifier, isResourceId } from '../domain/identifiers.js';
 import type { AgentPolicy, AgentStatus, AudienceEntry } from '../domain/types.js';
 import type { PrismaClient } from './database.js';
-import type { Agent, TrustedIssuer } from './generated/prisma/client.js';
+import type { WorkloadKind } from '../domain/workload-identity.js';
+import type { Agent, TrustedIssuer, WorkloadIssuer } from './generated/prisma/client.js';
 
 export interface AgentRecord extends AgentPolicy {
   readonly name: string;
@@ -21,6 +22,20 @@ export interface AgentRecord extends AgentPolicy {
   readonly secretHash: string | null;
   readonly jwks: { keys: unknown[] } | null;
   readonly jwksUri: string | null;
+  /** The workload identity key of a workload-authenticated agent (ADR 0023), else null. */
+  readonly workloadIdentity: string | null;
+}
+
+/** A SPIFFE trust domain or a Kubernetes cluster whose credentials authenticate agents (ADR 0023). */
+export interface WorkloadIssuerRecord {
+  readonly id: string;
+  readonly kind: WorkloadKind;
+  /** The trust domain name, or the cluster's issuer URL. */
+  readonly name: string;
+  readonly jwks: { keys: unknown[] } | null;
+  readonly jwksUri: string | null;
+  /** Changes whenever the row changes, so key-set caches keyed by it never outlive an edit. */
+  readonly version: string;
 }
 
 export interface TrustedIssuerRecord {
@@ -44,6 +59,7 @@ export function toAgentRecord(row: Agent): AgentRecord {
     secretHash: row.secretHash,
     jwks: (row.jwks as { keys: unknown[] } | null) ?? null,
     jwksUri: row.jwksUri,
+    workloadIdentity: row.workloadIdentity,
     allowedScopes: row.allowedScopes,
     allowedAudiences: row.allowedAudiences,
     grantTypes: row.grantTypes,
@@ -66,6 +82,20 @@ function toTrustedIssuerRecord(row: TrustedIssuer): TrustedIssuerRecord {
     version: `${row.id}@${row.updatedAt.getTime()}`,
   };
 }
+
+function toWorkloadIssuerRecord(row: WorkloadIssuer): WorkloadIssuerRecord {
+  return {
+    id: row.id,
+    kind: row.kind === 'kubernetes' ? 'kubernetes' : 'spiffe',
+    name: row.name,
+    jwks: (row.jwks as { keys: unknown[] } | null) ?? null,
+    jwksUri: row.jwksUri,
+    version: `${row.id}@${row.updatedAt.getTime()}`,
+  };
+}
+
+/** Longest workload identity key looked up: a SPIFFE ID (2048) or an issuer URL plus a subject. */
+const MAX_WORKLOAD_KEY_LENGTH = 4096;
 
 /** A cached lookup; `value` is null for "not found", which is cached as well. */
 interface CacheEntry {
@@ -165,6 +195,24 @@ export class Registry {
     return this.#cached(`issuer:${issuer}`, async () => {
       const row = await this.#prisma.trustedIssuer.findUnique({ where: { issuer } });
       return row ? toTrustedIssuerRecord(row) : null;
+    });
+  }
+
+  /** The agent bound to a workload identity key (ADR 0023), tombstones included; null if none. */
+  getAgentByWorkloadIdentity(key: string): Promise<AgentRecord | null> {
+    if (key === '' || key.length > MAX_WORKLOAD_KEY_LENGTH) return Promise.resolve(null);
+    return this.#cached(`workload:${key}`, async () => {
+      const row = await this.#prisma.agent.findUnique({ where: { workloadIdentity: key } });
+      return row ? toAgentRecord(row) : null;
+    });
+  }
+
+  /** A registered trust domain (by name) or cluster (by issuer URL). */
+  getWorkloadIssuer(kind: WorkloadKind, name: string): Promise<WorkloadIssuerRecord | null> {
+    if (name === '' || name.length > MAX_WORKLOAD_KEY_LENGTH) return Promise.resolve(null);
+    return this.#cached(`workload-issuer:${kind}:${name}`, async () => {
+      const row = await this.#prisma.workloadIssuer.findUnique({ where: { kind_name: { kind, name } } });
+      return row ? toWorkloadIssuerRecord(row) : null;
     });
   }
 

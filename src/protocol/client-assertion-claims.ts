@@ -16,7 +16,11 @@ export const CLIENT_ASSERTION_JWT_TYPE = 'client-authentication+jwt';
  * servers not to refuse untyped assertions. Any other value marks another kind of JWT (a DPoP
  * proof, an access token, a request object...), never a client assertion (CA-10, RFC 8725 §3.11).
  */
-const ACCEPTED_ASSERTION_TYPES = new Set([undefined, 'jwt', CLIENT_ASSERTION_JWT_TYPE]);
+export const ACCEPTED_ASSERTION_TYPES: ReadonlySet<string | undefined> = new Set([
+  undefined,
+  'jwt',
+  CLIENT_ASSERTION_JWT_TYPE,
+]);
 
 export interface AssertionCheckContext {
   /** The client the assertion must name as `iss` and `sub`. */
@@ -35,7 +39,7 @@ export interface AssertionCheckContext {
  * an assertion addressed to an endpoint URL could have been obtained by another server that
  * published that URL in its metadata (audience injection).
  */
-function isAddressedToIssuer(aud: unknown, issuer: string): boolean {
+export function isAddressedToIssuer(aud: unknown, issuer: string): boolean {
   if (Array.isArray(aud)) return aud.length === 1 && aud[0] === issuer;
   return aud === issuer;
 }

@@ -41,6 +41,9 @@ export type ClientAuthFailureReason =
   | 'client_assertion_lifetime'
   | 'client_assertion_signature'
   | 'client_assertion_replayed'
+  | 'workload_issuer_unknown'
+  | 'workload_identity_unbound'
+  | 'workload_binding_mismatch'
   | 'client_authentication_failed';
 
 /** Details of a client that is not there to authenticate (oidc-provider says "client not found"). */
@@ -48,7 +51,11 @@ export const CLIENT_NOT_FOUND = 'client not found';
 
 /** In order: the first pattern that matches a detail names its reason. */
 const DETAIL_PATTERNS: readonly (readonly [RegExp, ClientAuthFailureReason])[] = [
-  [/no client authentication/, 'client_authentication_missing'],
+  [/no client authentication|client certificate was not provided/, 'client_authentication_missing'],
+  // ADR 0023: workload credentials.
+  [/trust domain is not registered|cluster is not registered/, 'workload_issuer_unknown'],
+  [/bound to this workload identity/, 'workload_identity_unbound'],
+  [/kubernetes\.io claim/, 'workload_binding_mismatch'],
   [/control character/, 'client_id_malformed'],
   [/client not found/, 'client_unknown'],
   [/client is disabled/, 'client_disabled'],

@@ -32,16 +32,17 @@ import type { AgentRecord, Registry } from '../infra/registry.js';
 import { claimReplaySlot, replayDetectionId } from '../infra/replay-store.js';
 import { hasControlCharacter } from '../domain/audit-field.js';
 import { clientAssertionProblem } from './client-assertion-claims.js';
-import { KEY_SET_CACHE_MAX_ENTRIES } from './constants.js';
+import { CLIENT_ASSERTION_TYPE_JWT_BEARER, KEY_SET_CACHE_MAX_ENTRIES } from './constants.js';
 import { CLIENT_AUTHENTICATION_FAILED, standingDetail } from './client-auth-failure.js';
 import { ServiceUnavailable } from './errors.js';
 import type { JwksFetch } from './jwks-fetch.js';
 import { isAllowedJwksUri } from './jwks-uri.js';
 import { CLIENT_ASSERTION_ALGS } from './provider.js';
+import { WorkloadAuthenticationError, type WorkloadCredentials } from './workload-credentials.js';
 import { epochSeconds } from './clock.js';
 
 /** RFC 7523 §2.2. */
-export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+export const CLIENT_ASSERTION_TYPE = CLIENT_ASSERTION_TYPE_JWT_BEARER;
 
 /** Parameters by which a client identifies or authenticates itself in the body (RFC 6749 §2.3, RFC 7521 §4.2). */
 export const CLIENT_AUTH_PARAMETERS = [
@@ -94,6 +95,8 @@ export interface ClientAuthenticatorDeps {
   readonly allowLoopbackHttpJwks: boolean;
   /** The guarded fetch every remote JWKS goes through (jwks-fetch.ts). */
   readonly jwksFetch: JwksFetch;
+  /** Agents that authenticate with a workload credential (ADR 0023). */
+  readonly workloads: WorkloadCredentials;
 }
 
 /** What the request presents, before any of it is checked against the registry. */
@@ -144,6 +147,8 @@ export class ClientAuthenticator {
     const basic = authorization !== undefined;
     const refuse = (description: string) =>
       new ClientAuthenticationError('invalid_client', description, basic);
+    const workload = await this.#workloadAgent(authorization, params, refuse);
+    if (workload) return workload;
     const presented = this.#presented(authorization, params);
     // PostgreSQL text cannot hold a NUL: such an id names no client, and is never looked up.
     if (hasControlCharacter(presented.clientId)) throw refuse('client_id contains a control character');
@@ -163,6 +168,35 @@ export class ClientAuthenticator {
       return agent;
     }
     throw refuse('client authentication failed');
+  }
+
+  /**
+   * The agent a workload credential authenticates (ADR 0023), as the token endpoint's
+   * workload-token-endpoint.ts does it; null when the request presents none.
+   */
+  async #workloadAgent(
+    authorization: string | undefined,
+    params: FormParams,
+    refuse: (description: string) => ClientAuthenticationError,
+  ): Promise<AgentRecord | null> {
+    const basic = authorization !== undefined;
+    const workload = await this.#deps.workloads.presented(
+      single(params, 'client_assertion_type', basic),
+      single(params, 'client_assertion', basic),
+    );
+    if (!workload) return null;
+    if (basic || single(params, 'client_secret', basic) !== undefined) {
+      throw new ClientAuthenticationError(
+        'invalid_request',
+        'client authentication must only be provided using one mechanism',
+        basic,
+      );
+    }
+    try {
+      return await this.#deps.workloads.authenticate(workload, single(params, 'client_id', basic));
+    } catch (error) {
+      throw error instanceof WorkloadAuthenticationError ? refuse(error.detail) : error;
+    }
   }
 
   /** Which client the request names and by which method, in oidc-provider's order of checks. */

@@ -32,6 +32,9 @@ export const ACCEPTED_INPUT_ALGS = [
 ] as const;
 
 /** The one scope the issuer accepts as an audience: access to the admin API (CONTRACT §4). */
+/** RFC 7523 §2.2: the client assertion type of a JWT (private_key_jwt, Kubernetes tokens). */
+export const CLIENT_ASSERTION_TYPE_JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
 export const ADMIN_SCOPE = 'sts:admin';
 
 export const CLAIM_ACT = 'act';

@@ -3,6 +3,7 @@
  * oidc-provider has already authenticated the agent (`ctx.oidc.client`); each handler reads as the
  * flow of DESIGN.md: parse → verify input tokens → decide (pure domain) → record → sign → answer.
  */
+import { workloadAuthMethodOf } from './workload-token-endpoint.js';
 import { randomUUID } from 'node:crypto';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { evaluateClientCredentials } from '../domain/client-credentials.js';
@@ -52,6 +53,8 @@ export interface GrantDeps {
 
 /** How the client authenticated this request, by the credential it presented. */
 function presentedAuthMethod(ctx: KoaContextWithOIDC): string {
+  const workload = workloadAuthMethodOf(ctx);
+  if (workload !== null) return workload;
   if (/^basic /i.test(ctx.get('authorization'))) return 'client_secret_basic';
   return ctx.oidc.params?.client_assertion !== undefined ? 'private_key_jwt' : 'client_secret_post';
 }

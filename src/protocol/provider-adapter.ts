@@ -11,12 +11,27 @@ import { GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE } from '../domain/types.
 import type { PrismaClient } from '../infra/database.js';
 import type { AgentRecord, Registry } from '../infra/registry.js';
 import { claimReplaySlot, REPLAY_DETECTION_MODEL } from '../infra/replay-store.js';
+import { workloadKindOf } from '../domain/workload-identity.js';
+import { workloadSubject } from './workload-token-endpoint.js';
 
 /** Longest a client assertion can be accepted (lifetime bound plus clock tolerance): the replay window. */
 const REPLAY_PLACEHOLDER_SECONDS = 10 * 60;
 
 /** The client metadata oidc-provider validates and uses for authentication. */
 export function clientMetadata(agent: AgentRecord): AdapterPayload {
+  // ADR 0023: a workload agent is known to the provider as a `tls_client_auth` client whose
+  // "certificate subject" only workload-token-endpoint.ts vouches for, after verifying the
+  // JWT-SVID or Kubernetes token that proves this identity.
+  if (workloadKindOf(agent.tokenEndpointAuthMethod) !== null) {
+    return {
+      client_id: agent.id,
+      token_endpoint_auth_method: 'tls_client_auth',
+      tls_client_auth_subject_dn: workloadSubject(agent.workloadIdentity ?? ''),
+      grant_types: [GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE],
+      response_types: [],
+      redirect_uris: [],
+    } as AdapterPayload;
+  }
   return {
     client_id: agent.id,
     // oidc-provider requires a secret for secret methods; it holds the digest and the provider's

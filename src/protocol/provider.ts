@@ -7,6 +7,7 @@
 import type { JWK } from 'jose';
 import { Provider, errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE } from '../domain/types.js';
+import { WORKLOAD_AUTH_METHODS } from '../domain/workload-identity.js';
 import { clientSecretMatches } from '../infra/client-secrets.js';
 import type { KeySet } from '../infra/signing-keys.js';
 import { clientAssertionProblem } from './client-assertion-claims.js';
@@ -19,6 +20,7 @@ import {
 import type { createGrantHandlers } from './grants.js';
 import { JWKS_MAX_BYTES, type JwksFetch } from './jwks-fetch.js';
 import { epochSeconds } from './clock.js';
+import { workloadCertificate, workloadSubjectMatches } from './workload-token-endpoint.js';
 
 export const TOKEN_PATH = '/token';
 export const JWKS_PATH = '/jwks';
@@ -48,6 +50,13 @@ const SERVED_PROVIDER_METADATA = [
   'dpop_signing_alg_values_supported',
 ] as const;
 
+/**
+ * `token_endpoint_auth_methods_supported`: the registered methods, and the names under which
+ * agents register workload credentials (ADR 0023). `tls_client_auth`, which the provider lists
+ * for its carrier of those, is not served: no TLS client certificate is read.
+ */
+const SERVED_AUTH_METHODS = [...CLIENT_AUTH_METHODS, ...Object.values(WORKLOAD_AUTH_METHODS)];
+
 type KoaMiddleware = (ctx: KoaContextWithOIDC, next: () => Promise<void>) => Promise<void>;
 
 /** Keeps only the served members (and the extra ones given) in the discovery document. */
@@ -57,7 +66,10 @@ function servedMetadataOnly(extraMembers: readonly string[]): KoaMiddleware {
     await next();
     if (ctx.oidc?.route !== 'discovery' || ctx.status !== 200) return;
     const metadata = ctx.body as Record<string, unknown>;
-    ctx.body = Object.fromEntries(Object.entries(metadata).filter(([member]) => served.has(member)));
+    ctx.body = {
+      ...Object.fromEntries(Object.entries(metadata).filter(([member]) => served.has(member))),
+      token_endpoint_auth_methods_supported: [...SERVED_AUTH_METHODS],
+    };
   };
 }
 
@@ -112,7 +124,9 @@ export function createProvider(options: ProviderOptions): Provider {
   const configuration: Configuration = {
     adapter: options.adapter,
     clients: [],
-    clientAuthMethods: [...CLIENT_AUTH_METHODS],
+    // tls_client_auth carries workload credentials verified before the provider (ADR 0023); no
+    // TLS client certificate is ever read.
+    clientAuthMethods: [...CLIENT_AUTH_METHODS, 'tls_client_auth'],
     clientDefaults: {
       grant_types: [GRANT_CLIENT_CREDENTIALS],
       response_types: [],
@@ -139,6 +153,15 @@ export function createProvider(options: ProviderOptions): Provider {
       rpInitiatedLogout: { enabled: false },
       registration: { enabled: false },
       pushedAuthorizationRequests: { enabled: false },
+      mTLS: {
+        enabled: true,
+        tlsClientAuth: true,
+        selfSignedTlsClientAuth: false,
+        certificateBoundAccessTokens: false,
+        getCertificate: workloadCertificate,
+        certificateAuthorized: (ctx) => workloadCertificate(ctx) !== undefined,
+        certificateSubjectMatches: workloadSubjectMatches,
+      },
       // RFC 9449: proofs are checked by protocol/dpop-proof.ts with oidc-provider's validation.
       // Server nonces (§8), when on, are required of every proof; without a secret, none is used.
       dPoP: options.dpopNonceSecret

@@ -56,6 +56,23 @@ function isMissingClientAuthentication(ctx: KoaContextWithOIDC, body: { error?: 
 /** The error oidc-provider refused the request with, kept by `onGrantError` for the audit row. */
 const REFUSAL_ERROR = Symbol('agent-sts.refusal-error');
 
+/** A refusal answered before the provider parsed the request (workload-token-endpoint.ts). */
+interface EarlyRefusal {
+  readonly detail: string | null;
+  /** The form as it was sent, for the claimed client and grant type. */
+  readonly params: Readonly<Record<string, unknown>>;
+}
+
+const EARLY_REFUSAL = Symbol('agent-sts.early-refusal');
+
+/** Keeps what the audit row of a refusal needs when the provider never saw the request. */
+export function noteEarlyRefusal(ctx: KoaContextWithOIDC, refusal: EarlyRefusal): void {
+  (ctx as unknown as Record<symbol, unknown>)[EARLY_REFUSAL] = refusal;
+  if (refusal.detail !== null) {
+    (ctx as unknown as Record<symbol, unknown>)[REFUSAL_ERROR] = { error_detail: refusal.detail };
+  }
+}
+
 /** Where the hook reads an agent's standing, to tell an unknown client from a disabled or deleted one. */
 interface AgentStanding {
   getAgent(id: string): Promise<{ readonly status: AgentStatus } | null>;
@@ -99,7 +116,8 @@ export function tokenEndpointHooks(lineage: LineageStore, agents: AgentStanding,
       body = { error: 'invalid_client', error_description: 'no client authentication was provided' };
       ctx.body = body;
     }
-    const params = (ctx.oidc?.params ?? {}) as Record<string, unknown>;
+    const early = (ctx as unknown as Record<symbol, EarlyRefusal | undefined>)[EARLY_REFUSAL];
+    const params = (ctx.oidc?.params ?? early?.params ?? {}) as Record<string, unknown>;
     const claimed = ctx.oidc?.client?.clientId ?? claimedClientId(ctx.get('authorization'), params);
     try {
       await lineage.recordRefusal({

@@ -78,6 +78,7 @@ function registered(...policies: AgentPolicy[]): Map<string, AgentRecord> {
         name: policy.id,
         tokenEndpointAuthMethod: 'client_secret_basic',
         secretHash: null,
+        workloadIdentity: null,
         jwks: null,
         jwksUri: null,
       },

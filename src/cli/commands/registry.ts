@@ -1,5 +1,5 @@
 /**
- * `agents`, `resources` and `trusted-issuers`: the registry collections of the admin API, each
+ * `agents`, `resources`, `trusted-issuers`, `spiffe-trust-domains` and `kubernetes-clusters`: the registry collections of the admin API, each
  * with the actions its API offers (CONTRACT §4). Agents can also be disabled, enabled and get a
  * new secret; resources and trusted issuers cannot, because the API has no such actions for them.
  * Bodies come from flags, from `--from-file` (a JSON body, `-` for stdin), or both (flags win).
@@ -12,7 +12,7 @@ import { parseIntOrNone, parseList, parsePositiveInt, readJsonObject, readJwks }
 import { fields, list, table, time } from '../render.js';
 import type { Page, Row } from '../types.js';
 
-type FieldKind = 'string' | 'list' | 'int' | 'intOrNone' | 'bool' | 'jwksFile';
+type FieldKind = 'string' | 'list' | 'int' | 'intOrNone' | 'bool' | 'jwksFile' | 'serviceAccount';
 
 interface FieldSpec {
   /** commander flags, e.g. `--scopes <list>`. */
@@ -52,6 +52,29 @@ function keysOf(item: Row): string {
   return `${keys.length} inline (${keys.map((key) => key.kid ?? '?').join(', ')})`;
 }
 
+/** The workload identity of a jwt_spiffe or kubernetes_service_account agent (ADR 0023). */
+function workloadIdentityOf(item: Row): [string, string][] {
+  if (typeof item.spiffeId === 'string') return [['spiffe id', item.spiffeId]];
+  const account = item.kubernetesServiceAccount as {
+    issuer?: string;
+    namespace?: string;
+    name?: string;
+  } | null;
+  if (account)
+    return [['service account', `${str(account.namespace)}/${str(account.name)}@${str(account.issuer)}`]];
+  return [];
+}
+
+/** `--service-account agents/indexer@https://oidc.example` → the API's object. */
+function parseServiceAccount(value: string): Record<string, string> {
+  const at = value.indexOf('@');
+  const [namespace, name, ...rest] = value.slice(0, Math.max(at, 0)).split('/');
+  if (at <= 0 || !namespace || !name || rest.length > 0) {
+    throw new UsageError('--service-account takes <namespace>/<name>@<cluster issuer>');
+  }
+  return { issuer: value.slice(at + 1), namespace, name };
+}
+
 const AGENTS: Collection = {
   command: 'agents',
   path: '/admin/agents',
@@ -74,7 +97,25 @@ const AGENTS: Collection = {
       key: 'tokenEndpointAuthMethod',
       kind: 'string',
       description: 'token endpoint authentication (default client_secret_basic)',
-      choices: ['client_secret_basic', 'client_secret_post', 'private_key_jwt'],
+      choices: [
+        'client_secret_basic',
+        'client_secret_post',
+        'private_key_jwt',
+        'jwt_spiffe',
+        'kubernetes_service_account',
+      ],
+    },
+    {
+      flags: '--spiffe-id <id>',
+      key: 'spiffeId',
+      kind: 'string',
+      description: 'for jwt_spiffe: the SPIFFE ID its JWT-SVID names',
+    },
+    {
+      flags: '--service-account <ns/name@issuer>',
+      key: 'kubernetesServiceAccount',
+      kind: 'serviceAccount',
+      description: 'for kubernetes_service_account: namespace/name@cluster issuer',
     },
     {
       flags: '--jwks-file <path>',
@@ -148,6 +189,7 @@ const AGENTS: Collection = {
     ['owner', str(item.owner)],
     ['auth method', str(item.tokenEndpointAuthMethod)],
     ['keys', keysOf(item)],
+    ...workloadIdentityOf(item),
     ['scopes', list(strings(item.allowedScopes))],
     ['audiences', list(strings(item.allowedAudiences))],
     ['grant types', list(strings(item.grantTypes))],
@@ -262,6 +304,93 @@ const TRUSTED_ISSUERS: Collection = {
   ],
 };
 
+/** ADR 0023: the trust domains whose JWT-SVIDs authenticate jwt_spiffe agents. */
+const SPIFFE_TRUST_DOMAINS: Collection = {
+  command: 'spiffe-trust-domains',
+  path: '/admin/spiffe-trust-domains',
+  noun: 'SPIFFE trust domain',
+  article: 'a',
+  agentActions: false,
+  fields: [
+    {
+      flags: '--id <id>',
+      key: 'id',
+      kind: 'string',
+      description: 'id (generated when absent)',
+      createOnly: true,
+    },
+    {
+      flags: '--trust-domain <name>',
+      key: 'trustDomain',
+      kind: 'string',
+      description: 'the trust domain name (required to create)',
+      createOnly: true,
+    },
+    {
+      flags: '--bundle-file <path>',
+      key: 'bundle',
+      kind: 'jwksFile',
+      description: 'its SPIFFE bundle (JSON)',
+    },
+    {
+      flags: '--bundle-endpoint <url>',
+      key: 'bundleEndpointUrl',
+      kind: 'string',
+      description: 'its SPIFFE bundle endpoint (https)',
+    },
+  ],
+  columns: ['ID', 'TRUST DOMAIN', 'KEYS'],
+  row: (item) => [str(item.id), str(item.trustDomain), bundleOf(item)],
+  details: (item) => [
+    ['id', str(item.id)],
+    ['trust domain', str(item.trustDomain)],
+    ['keys', bundleOf(item)],
+    ['created', time(item.createdAt as string)],
+    ['updated', time(item.updatedAt as string)],
+  ],
+};
+
+function bundleOf(item: Row): string {
+  if (item.bundleEndpointUrl) return `bundle endpoint ${String(item.bundleEndpointUrl)}`;
+  return keysOf({ ...item, jwks: item.bundle, jwksUri: null });
+}
+
+/** ADR 0023: the clusters whose service-account tokens authenticate kubernetes_service_account agents. */
+const KUBERNETES_CLUSTERS: Collection = {
+  command: 'kubernetes-clusters',
+  path: '/admin/kubernetes-clusters',
+  noun: 'Kubernetes cluster',
+  article: 'a',
+  agentActions: false,
+  fields: [
+    {
+      flags: '--id <id>',
+      key: 'id',
+      kind: 'string',
+      description: 'id (generated when absent)',
+      createOnly: true,
+    },
+    {
+      flags: '--issuer <url>',
+      key: 'issuer',
+      kind: 'string',
+      description: 'its service-account issuer (required to create)',
+      createOnly: true,
+    },
+    { flags: '--jwks-file <path>', key: 'jwks', kind: 'jwksFile', description: 'its public JWK Set' },
+    { flags: '--jwks-uri <url>', key: 'jwksUri', kind: 'string', description: 'its JWKS URL (https)' },
+  ],
+  columns: ['ID', 'ISSUER', 'KEYS'],
+  row: (item) => [str(item.id), str(item.issuer), keysOf(item)],
+  details: (item) => [
+    ['id', str(item.id)],
+    ['issuer', str(item.issuer)],
+    ['keys', keysOf(item)],
+    ['created', time(item.createdAt as string)],
+    ['updated', time(item.updatedAt as string)],
+  ],
+};
+
 function addFieldOptions(command: Command, specs: readonly FieldSpec[], creating: boolean): Command {
   for (const spec of specs) {
     if (spec.createOnly && !creating) continue;
@@ -298,6 +427,7 @@ async function bodyOf(
     const value = options[attribute(spec.flags)];
     if (value === undefined) continue;
     if (spec.kind === 'jwksFile') body[spec.key] = await readJwks(String(value), io);
+    else if (spec.kind === 'serviceAccount') body[spec.key] = parseServiceAccount(String(value));
     else body[spec.key] = spec.kind === 'intOrNone' && value === 'none' ? null : value;
   }
   return body;
@@ -450,5 +580,7 @@ function commandsOf(collection: Collection, io: Io): Command {
 }
 
 export function registryCommands(io: Io): Command[] {
-  return [AGENTS, RESOURCES, TRUSTED_ISSUERS].map((collection) => commandsOf(collection, io));
+  return [AGENTS, RESOURCES, TRUSTED_ISSUERS, SPIFFE_TRUST_DOMAINS, KUBERNETES_CLUSTERS].map((collection) =>
+    commandsOf(collection, io),
+  );
 }

@@ -10,6 +10,7 @@ import type { Agent, AgentData, AgentUpdateAction, Change } from '../../infra/ad
 import { generateClientSecret, hashClientSecret } from '../../infra/client-secrets.js';
 import { ProblemError } from '../problem.js';
 import { changedBy, found, listPage, type AdminRouteOptions } from './common.js';
+import type { ValidationContext } from './validation.js';
 import {
   AGENT_DEFAULTS,
   AgentCreateBody,
@@ -24,6 +25,7 @@ import {
 } from './schemas.js';
 import { agentView } from './views.js';
 import { checkAgent, checkNotReserved, usesSecret } from './validation.js';
+import { agentWorkloadIdentity } from './workload-domains.js';
 
 /** A new secret for secret-authenticated agents: the plaintext to show once, the digest to store. */
 function newSecret(method: AuthMethod): { secret: string | null; secretHash: string | null } {
@@ -40,7 +42,7 @@ function withSecret(row: Agent, secret: string | null) {
  * PATCH semantics: given fields replace stored ones. `jwks` or `jwksUri` replaces the key source as
  * a whole; a switch to a secret method drops stored keys; the result is validated as one object.
  */
-function mergeAgent(current: Agent, patch: AgentPatchBody) {
+function mergeAgent(current: Agent, patch: AgentPatchBody, context: ValidationContext) {
   const method = patch.tokenEndpointAuthMethod ?? (current.tokenEndpointAuthMethod as AuthMethod);
   const newKeySource = patch.jwks !== undefined || patch.jwksUri !== undefined;
   const keepKeys = !newKeySource && !usesSecret(method);
@@ -58,6 +60,7 @@ function mergeAgent(current: Agent, patch: AgentPatchBody) {
     tokenTtlSeconds: patch.tokenTtlSeconds ?? current.tokenTtlSeconds,
     mayImpersonate: patch.mayImpersonate ?? current.mayImpersonate,
     dpopBoundAccessTokens: patch.dpopBoundAccessTokens ?? current.dpopBoundAccessTokens,
+    workloadIdentity: agentWorkloadIdentity(method, patch, current.workloadIdentity, context),
   };
 }
 
@@ -100,16 +103,23 @@ export async function agentRoutes(app: FastifyInstance, { store, context }: Admi
       const body = request.body;
       const id = body.id ?? `agent-${randomUUID()}`;
       checkNotReserved(id, context);
+      const { spiffeId, kubernetesServiceAccount, ...fields } = body;
       const settings = {
         ...AGENT_DEFAULTS,
-        ...body,
+        ...fields,
         jwks: body.jwks ?? null,
         jwksUri: body.jwksUri ?? null,
       };
+      const workloadIdentity = agentWorkloadIdentity(
+        settings.tokenEndpointAuthMethod,
+        { spiffeId, kubernetesServiceAccount },
+        null,
+        context,
+      );
       await checkAgent(settings, context);
       const { secret, secretHash } = newSecret(settings.tokenEndpointAuthMethod);
       const row = await store.createAgent(
-        { ...settings, id, status: 'enabled', secretHash, deletedAt: null },
+        { ...settings, id, status: 'enabled', secretHash, deletedAt: null, workloadIdentity },
         changedBy(request),
       );
       request.log.info({ agent: id }, 'admin registered an agent');
@@ -149,7 +159,7 @@ export async function agentRoutes(app: FastifyInstance, { store, context }: Admi
     },
     async (request) => {
       const answer = await changeAgent(request, 'agent.updated', async (current) => {
-        const merged = mergeAgent(current, request.body);
+        const merged = mergeAgent(current, request.body, context);
         await checkAgent(merged, context);
         const wasSecret = usesSecret(current.tokenEndpointAuthMethod as AuthMethod);
         const isSecret = usesSecret(merged.tokenEndpointAuthMethod);
@@ -200,7 +210,7 @@ export async function agentRoutes(app: FastifyInstance, { store, context }: Admi
           throw new ProblemError(
             400,
             'secret_not_applicable',
-            'this agent authenticates with private_key_jwt and has no client secret',
+            `this agent authenticates with ${current.tokenEndpointAuthMethod} and has no client secret`,
           );
         }
         const { secret, secretHash } = newSecret(current.tokenEndpointAuthMethod as AuthMethod);
@@ -216,7 +226,9 @@ export async function agentRoutes(app: FastifyInstance, { store, context }: Admi
     { schema: { summary: 'Delete an agent (its id stays reserved)', params: IdParams } },
     async (request, reply) => {
       await changeAgent(request, 'agent.deleted', async () => ({
-        data: { status: 'deleted', deletedAt: new Date(), secretHash: null },
+        // The workload identity is freed (ADR 0023): the id stays reserved, the workload may be
+        // bound to a new agent; the admin event keeps what it was.
+        data: { status: 'deleted', deletedAt: new Date(), secretHash: null, workloadIdentity: null },
       }));
       request.log.info({ agent: request.params.id }, 'admin deleted an agent');
       return reply.code(204).send();

@@ -17,6 +17,7 @@ import { revocationRoutes } from './revocations.js';
 import { setReceiverRoutes } from './set-receivers.js';
 import { trustedIssuerRoutes } from './trusted-issuers.js';
 import { typeBoxValidatorCompiler } from './validator.js';
+import { workloadDomainRoutes } from './workload-domains.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -61,6 +62,7 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
   await app.register(agentRoutes, options);
   await app.register(resourceRoutes, options);
   await app.register(trustedIssuerRoutes, options);
+  await app.register(workloadDomainRoutes, options);
   await app.register(revocationRoutes);
   await app.register(auditRoutes);
   await app.register(adminEventRoutes);

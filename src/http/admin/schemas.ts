@@ -24,7 +24,14 @@ export const MAX_TOKEN_TTL_SECONDS = 3600;
 export const MAX_PAGE_SIZE = 200;
 export const DEFAULT_PAGE_SIZE = 50;
 
-export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt'] as const;
+export const AUTH_METHODS = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  // ADR 0023: a workload credential (a SPIFFE JWT-SVID, a Kubernetes service-account token).
+  'jwt_spiffe',
+  'kubernetes_service_account',
+] as const;
 export type AuthMethod = (typeof AUTH_METHODS)[number];
 export const SECRET_AUTH_METHODS: readonly AuthMethod[] = ['client_secret_basic', 'client_secret_post'];
 export const GRANT_TYPES = [GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE] as const;
@@ -79,6 +86,21 @@ export type JwkSet = Static<typeof JwkSet>;
 
 // ---- agents ----------------------------------------------------------------------------------
 
+/** ADR 0023: the Kubernetes service account a `kubernetes_service_account` agent runs as. */
+export const KubernetesServiceAccount = Type.Object(
+  {
+    issuer: Type.String({
+      minLength: 1,
+      maxLength: MAX_URL_LENGTH,
+      description: "the cluster's service-account token issuer, registered under /admin/kubernetes-clusters",
+    }),
+    namespace: Type.String({ minLength: 1, maxLength: 63 }),
+    name: Type.String({ minLength: 1, maxLength: 253, description: 'the service account name' }),
+  },
+  closed,
+);
+export type KubernetesServiceAccount = Static<typeof KubernetesServiceAccount>;
+
 const agentFields = {
   name: Type.String({ minLength: 1, maxLength: 200 }),
   description: Type.String({ maxLength: 2000 }),
@@ -96,6 +118,12 @@ const agentFields = {
     description:
       'RFC 9449 §5.2 dpop_bound_access_tokens: every token request must carry a DPoP proof, so every token is DPoP-bound',
   }),
+  spiffeId: Type.String({
+    minLength: 1,
+    maxLength: 2048,
+    description: 'for jwt_spiffe: the SPIFFE ID (the JWT-SVID sub) this agent authenticates as',
+  }),
+  kubernetesServiceAccount: KubernetesServiceAccount,
 };
 
 export const AgentCreateBody = Type.Object(
@@ -114,6 +142,8 @@ export const AgentCreateBody = Type.Object(
     tokenTtlSeconds: Type.Optional(agentFields.tokenTtlSeconds),
     mayImpersonate: Type.Optional(agentFields.mayImpersonate),
     dpopBoundAccessTokens: Type.Optional(agentFields.dpopBoundAccessTokens),
+    spiffeId: Type.Optional(agentFields.spiffeId),
+    kubernetesServiceAccount: Type.Optional(agentFields.kubernetesServiceAccount),
   },
   closed,
 );
@@ -138,6 +168,8 @@ export const AgentPatchBody = Type.Object(
     tokenTtlSeconds: Type.Optional(agentFields.tokenTtlSeconds),
     mayImpersonate: Type.Optional(agentFields.mayImpersonate),
     dpopBoundAccessTokens: Type.Optional(agentFields.dpopBoundAccessTokens),
+    spiffeId: Type.Optional(agentFields.spiffeId),
+    kubernetesServiceAccount: Type.Optional(agentFields.kubernetesServiceAccount),
   },
   { ...closed, minProperties: 1 },
 );
@@ -159,6 +191,8 @@ export const AgentView = Type.Object({
   tokenTtlSeconds: Type.Integer(),
   mayImpersonate: Type.Boolean(),
   dpopBoundAccessTokens: Type.Boolean(),
+  spiffeId: Type.Union([Type.String(), Type.Null()]),
+  kubernetesServiceAccount: Type.Union([KubernetesServiceAccount, Type.Null()]),
   createdAt: Timestamp,
   updatedAt: Timestamp,
   deletedAt: Type.Union([Timestamp, Type.Null()]),
@@ -257,6 +291,95 @@ export const TrustedIssuerView = Type.Object({
   updatedAt: Timestamp,
 });
 export type TrustedIssuerView = Static<typeof TrustedIssuerView>;
+
+// ---- workload trust: SPIFFE trust domains and Kubernetes clusters (ADR 0023) --------------------
+
+/**
+ * A SPIFFE bundle (SPIFFE Trust Domain and Bundle §4): a JWK Set whose keys carry `use` =
+ * `jwt-svid` or `x509-svid`. Only the JWT-SVID keys are kept.
+ */
+export const SpiffeBundle = Type.Object(
+  {
+    keys: Type.Array(
+      Type.Object(
+        {
+          kty: Type.String({ minLength: 1, maxLength: 10 }),
+          kid: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+          use: Type.Optional(Type.String({ minLength: 1, maxLength: 10 })),
+        },
+        { additionalProperties: true },
+      ),
+      { minItems: 1, maxItems: MAX_JWKS_KEYS },
+    ),
+    spiffe_sequence: Type.Optional(Type.Integer({ minimum: 0 })),
+    spiffe_refresh_hint: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  closed,
+);
+export type SpiffeBundle = Static<typeof SpiffeBundle>;
+
+export const TrustDomainCreateBody = Type.Object(
+  {
+    id: Type.Optional(Type.String({ pattern: AGENT_ID_PATTERN })),
+    trustDomain: Type.String({
+      minLength: 1,
+      maxLength: 255,
+      description: 'the trust domain name, as in spiffe://<trustDomain>/...',
+    }),
+    bundle: Type.Optional(SpiffeBundle),
+    bundleEndpointUrl: Type.Optional(HttpUrl),
+  },
+  closed,
+);
+export type TrustDomainCreateBody = Static<typeof TrustDomainCreateBody>;
+
+/** `bundle` or `bundleEndpointUrl` replaces the key source as a whole. */
+export const TrustDomainPatchBody = Type.Object(
+  { bundle: Type.Optional(SpiffeBundle), bundleEndpointUrl: Type.Optional(HttpUrl) },
+  { ...closed, minProperties: 1 },
+);
+export type TrustDomainPatchBody = Static<typeof TrustDomainPatchBody>;
+
+export const TrustDomainView = Type.Object({
+  id: Type.String(),
+  trustDomain: Type.String(),
+  bundle: Type.Unknown({ description: 'the JWT-SVID keys of an inline bundle, or null' }),
+  bundleEndpointUrl: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type TrustDomainView = Static<typeof TrustDomainView>;
+
+export const ClusterCreateBody = Type.Object(
+  {
+    id: Type.Optional(Type.String({ pattern: AGENT_ID_PATTERN })),
+    issuer: Type.String({
+      minLength: 1,
+      maxLength: MAX_URL_LENGTH,
+      description: "the cluster's service-account issuer (kube-apiserver --service-account-issuer)",
+    }),
+    jwks: Type.Optional(JwkSet),
+    jwksUri: Type.Optional(HttpUrl),
+  },
+  closed,
+);
+export type ClusterCreateBody = Static<typeof ClusterCreateBody>;
+
+export const ClusterPatchBody = Type.Object(
+  { jwks: Type.Optional(JwkSet), jwksUri: Type.Optional(HttpUrl) },
+  { ...closed, minProperties: 1 },
+);
+export type ClusterPatchBody = Static<typeof ClusterPatchBody>;
+
+export const ClusterView = Type.Object({
+  id: Type.String(),
+  issuer: Type.String(),
+  jwks: Type.Unknown({ description: 'the JWK Set, or null' }),
+  jwksUri: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Timestamp,
+  updatedAt: Timestamp,
+});
+export type ClusterView = Static<typeof ClusterView>;
 
 // ---- shared request parts --------------------------------------------------------------------
 

@@ -233,7 +233,9 @@ export async function checkAgent(agent: AgentSettings, context: ValidationContex
   checkNoWildcards(agent.allowedScopes, '/allowedScopes');
   checkNoWildcards(agent.allowedAudiences, '/allowedAudiences');
   checkDelegationDepth(agent.maxDelegationDepth, context, '/maxDelegationDepth');
-  await checkKeySource(agent, !usesSecret(agent.tokenEndpointAuthMethod), context);
+  // Only private_key_jwt agents register keys; a workload agent's keys are its trust domain's or
+  // cluster's (ADR 0023), a secret agent has none.
+  await checkKeySource(agent, agent.tokenEndpointAuthMethod === 'private_key_jwt', context);
 }
 
 export function checkResource(resource: { readonly scopes: readonly string[] }): void {

@@ -15,6 +15,7 @@ import type {
   SigningKeyView,
   TrustedIssuerView,
 } from './schemas.js';
+import { workloadIdentityView } from './workload-domains.js';
 
 export function agentView(row: Agent): AgentView {
   return {
@@ -33,6 +34,7 @@ export function agentView(row: Agent): AgentView {
     tokenTtlSeconds: row.tokenTtlSeconds,
     mayImpersonate: row.mayImpersonate,
     dpopBoundAccessTokens: row.dpopBoundAccessTokens,
+    ...workloadIdentityView(row.workloadIdentity),
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
     deletedAt: row.deletedAt?.toISOString() ?? null,

@@ -11,7 +11,9 @@ export type AgentStsClientErrorCode =
   /** The server answered something that is not an RFC 6749 token or error response. */
   | 'invalid_response'
   /** The server refused the request: see `OAuthError.error`. */
-  | 'oauth_error';
+  | 'oauth_error'
+  /** The workload credential (JWT-SVID, service-account token) could not be read or is no JWT. */
+  | 'workload_credential_unavailable';
 
 export class AgentStsClientError extends Error {
   override readonly name: string = 'AgentStsClientError';

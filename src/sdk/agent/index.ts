@@ -7,6 +7,8 @@ export type { AgentStsClientOptions, ExchangeParameters, TokenTarget } from './c
 export type { ClientAuthentication } from './client-authentication.js';
 export { createClientAssertion, CLIENT_ASSERTION_TYPE, CLIENT_ASSERTION_TYP } from './client-assertion.js';
 export type { ClientAssertionOptions } from './client-assertion.js';
+export { JWT_SPIFFE_ASSERTION_TYPE, readWorkloadCredential } from './workload-credential.js';
+export type { WorkloadCredentialSource, WorkloadMethod } from './workload-credential.js';
 export { createDpopProof } from './dpop-proof.js';
 export type { DpopKeyPair, DpopProofRequest } from './dpop-proof.js';
 export { discover } from './discover.js';
