@@ -25,6 +25,7 @@ import { OAuthEndpointError, registerProblemHandlers } from './http/problem.js';
 import type { Database } from './infra/database.js';
 import { ChangeFeed, type ChangeEvent } from './infra/change-feed.js';
 import { LineageStore } from './infra/lineage-store.js';
+import { PeerGrantStore } from './infra/peer-grants.js';
 import { ServiceMetrics } from './infra/metrics.js';
 import { MemoryRateCounter, RedisRateCounter, type RateCounter } from './infra/rate-counter.js';
 import { Registry } from './infra/registry.js';
@@ -33,6 +34,7 @@ import { enforceRetention, type RetentionJobPolicy } from './infra/retention.js'
 import { SigningKeyRing, type KeySet } from './infra/signing-keys.js';
 import { DpopProofVerifier, dpopNonceSecret } from './protocol/dpop-proof.js';
 import { OAuthEngine } from './protocol/engine.js';
+import { AuthorizationGrantVerifier } from './protocol/authorization-grant.js';
 import { createGrantHandlers } from './protocol/grants.js';
 import { InputTokenVerifier } from './protocol/input-token.js';
 import { createJwksFetcher, type JwksFetch } from './protocol/jwks-fetch.js';
@@ -110,6 +112,8 @@ export interface ServiceContext {
   readonly jwksFetch: JwksFetch;
   /** Announces committed changes to every instance, and tells this one of theirs (ADR 0017). */
   readonly changes: ChangeFeed;
+  /** Grants of peer domains redeemed here: the foreign parents of local chains (ADR 0025). */
+  readonly peerGrants: PeerGrantStore;
 }
 
 declare module 'fastify' {
@@ -191,6 +195,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
 
   const registry = new Registry(database.prisma, { ttlMs: config.registryCacheTtlMs });
   const lineage = new LineageStore(database.prisma);
+  const peerGrants = new PeerGrantStore(database.prisma);
   const changes = new ChangeFeed(database, { log: app.log });
   const signingKeys = await SigningKeyRing.open(
     database.prisma,
@@ -242,6 +247,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     }),
     clockToleranceSeconds: config.clockToleranceSeconds,
   });
+  const peerKeys = new TrustedIssuerKeys({ allowLoopbackHttp: config.allowLoopbackHttpJwks, fetch: jwksFetch });
   const grants = createGrantHandlers({
     issuer: config.issuer,
     serviceMaxDepth: config.maxDelegationDepth,
@@ -256,6 +262,15 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
       requireNonce: config.requireDpopNonce,
     }),
     logError: (error, message) => app.log.error({ err: error }, message),
+    chaining: {
+      grants: new AuthorizationGrantVerifier({
+        issuer: config.issuer,
+        registry,
+        peerKeys,
+        clockToleranceSeconds: config.clockToleranceSeconds,
+      }),
+      peerGrants,
+    },
   });
   const Adapter = createAdapterClass(database.prisma, registry);
   const engine = new OAuthEngine((currentKeys) => {
@@ -300,6 +315,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     metrics,
     jwksFetch,
     changes,
+    peerGrants,
   });
   registerProblemHandlers(app);
   // Before any route: @fastify/swagger collects routes as they are added.

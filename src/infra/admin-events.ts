@@ -14,7 +14,14 @@ import { isDeepStrictEqual } from 'node:util';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { atBetween } from './audit-store.js';
 import type { PrismaClient, Transaction } from './database.js';
-import type { AdminEvent, Agent, Prisma, Resource, TrustedIssuer } from './generated/prisma/client.js';
+import type {
+  AdminEvent,
+  Agent,
+  PeerDomain,
+  Prisma,
+  Resource,
+  TrustedIssuer,
+} from './generated/prisma/client.js';
 
 export type { AdminEvent };
 
@@ -32,6 +39,9 @@ export const ADMIN_ACTIONS = [
   'trusted_issuer.created',
   'trusted_issuer.updated',
   'trusted_issuer.deleted',
+  'peer_domain.created',
+  'peer_domain.updated',
+  'peer_domain.deleted',
   'signing_key.rotated',
   'signing_key.revoked',
   'tokens.revoked',
@@ -43,6 +53,7 @@ export const ADMIN_TARGET_TYPES = [
   'agent',
   'resource',
   'trusted_issuer',
+  'peer_domain',
   'signing_key',
   'token',
   'chain',
@@ -146,6 +157,22 @@ const TRUSTED_ISSUER_FIELDS = {
   updatedAt: 'omit',
 } as const satisfies FieldRules<TrustedIssuer>;
 
+const PEER_DOMAIN_FIELDS = {
+  id: 'omit',
+  issuer: 'value',
+  grantRequesters: 'value',
+  grantScopes: 'value',
+  grantTtlSeconds: 'value',
+  jwks: 'jwks',
+  jwksUri: 'value',
+  redeemingClients: 'value',
+  acceptedScopes: 'value',
+  subjectMapping: 'value',
+  maxDelegationDepth: 'value',
+  createdAt: 'omit',
+  updatedAt: 'omit',
+} as const satisfies FieldRules<PeerDomain>;
+
 export const REDACTED = '[redacted]';
 
 async function jwksSummary(jwks: unknown): Promise<{ kid: string | null; thumbprint: string | null }[]> {
@@ -188,7 +215,7 @@ async function diff<Row extends object>(
 }
 
 /** The event of a change to an agent, a resource or a trusted issuer, with the fields that changed. */
-export async function registryEvent<Type extends 'agent' | 'resource' | 'trusted_issuer'>(
+export async function registryEvent<Type extends keyof RegistryRows>(
   targetType: Type,
   action: Extract<AdminAction, `${Type}.${string}`>,
   before: RegistryRow<Type> | null,
@@ -204,6 +231,7 @@ interface RegistryRows {
   agent: Agent;
   resource: Resource;
   trusted_issuer: TrustedIssuer;
+  peer_domain: PeerDomain;
 }
 type RegistryRow<Type extends keyof RegistryRows> = RegistryRows[Type];
 
@@ -211,6 +239,7 @@ const REGISTRY_FIELDS: { [Type in keyof RegistryRows]: FieldRules<RegistryRows[T
   agent: AGENT_FIELDS,
   resource: RESOURCE_FIELDS,
   trusted_issuer: TRUSTED_ISSUER_FIELDS,
+  peer_domain: PEER_DOMAIN_FIELDS,
 };
 
 // ---- read side -----------------------------------------------------------------------------------

@@ -132,6 +132,7 @@ function harness(keys: KeySet, afterRefresh: KeySet = keys) {
               version: 'ti-1@1',
             }
           : null,
+      getPeerDomain: async () => null,
     },
     clockToleranceSeconds: TOLERANCE,
   });
