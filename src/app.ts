@@ -247,7 +247,10 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     }),
     clockToleranceSeconds: config.clockToleranceSeconds,
   });
-  const peerKeys = new TrustedIssuerKeys({ allowLoopbackHttp: config.allowLoopbackHttpJwks, fetch: jwksFetch });
+  const peerKeys = new TrustedIssuerKeys({
+    allowLoopbackHttp: config.allowLoopbackHttpJwks,
+    fetch: jwksFetch,
+  });
   const grants = createGrantHandlers({
     issuer: config.issuer,
     serviceMaxDepth: config.maxDelegationDepth,

@@ -45,10 +45,7 @@ export interface GrantTargetPolicy {
  * Only the agents the peer registration names may ask, never by impersonation (the grant always
  * carries the chain), and the grant lives at most the peer's grant lifetime.
  */
-export function evaluateGrantRequest(
-  input: ExchangeInput,
-  peer: GrantTargetPolicy,
-): Result<IssueDecision> {
+export function evaluateGrantRequest(input: ExchangeInput, peer: GrantTargetPolicy): Result<IssueDecision> {
   const { actorAgent, request } = input;
   if (!peer.grantRequesters.includes(actorAgent.id)) {
     return refuse(
@@ -74,7 +71,10 @@ export function evaluateGrantRequest(
   });
   if (!decision.ok) return decision;
   // draft §4.5 (replay of authorization grant): short-lived.
-  return accept({ ...decision.value, exp: Math.min(decision.value.exp, decision.value.iat + peer.grantTtlSeconds) });
+  return accept({
+    ...decision.value,
+    exp: Math.min(decision.value.exp, decision.value.iat + peer.grantTtlSeconds),
+  });
 }
 
 /** What the inbound policy needs of a peer domain: who may redeem its grants, for what. */
@@ -157,7 +157,11 @@ export function evaluateGrantRedemption(input: RedemptionInput): Result<IssueDec
     checkProofRequired(client, proofJkt) ??
     // draft §2.4.2: "the request MAY be denied if a trust relationship ... is not established".
     (peer === null
-      ? refuse('peer_not_registered', 'invalid_grant', 'the authorization grant was issued by an unknown domain')
+      ? refuse(
+          'peer_not_registered',
+          'invalid_grant',
+          'the authorization grant was issued by an unknown domain',
+        )
       : null) ??
     (peer !== null && !peer.redeemingClients.includes(client.id)
       ? refuse(
@@ -177,7 +181,11 @@ export function evaluateGrantRedemption(input: RedemptionInput): Result<IssueDec
   }
   const localAgents = localAgentsOf(chain);
   if (!allAgentsEnabled(localAgents, chainAgents)) {
-    return refuse('chain_agent_inactive', 'invalid_request', 'an agent in the delegation chain is not active');
+    return refuse(
+      'chain_agent_inactive',
+      'invalid_request',
+      'an agent in the delegation chain is not active',
+    );
   }
   const depth = chain.length + 1;
   const limits = [serviceMaxDepth, client.maxDelegationDepth];
@@ -187,7 +195,11 @@ export function evaluateGrantRedemption(input: RedemptionInput): Result<IssueDec
     if (agent !== undefined) limits.push(agent.maxDelegationDepth);
   }
   if (depth > Math.min(...limits)) {
-    return refuse('delegation_too_deep', 'invalid_request', 'delegation chain would exceed the allowed depth');
+    return refuse(
+      'delegation_too_deep',
+      'invalid_request',
+      'delegation chain would exceed the allowed depth',
+    );
   }
 
   // RFC 8707 §2, draft §2.4.1: one registered target this client may address.

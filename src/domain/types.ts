@@ -99,9 +99,7 @@ export const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exch
 /** RFC 7523 §2.1: a JWT authorization grant (here: from a peer domain, ADR 0025). */
 export const GRANT_JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 export type GrantType =
-  | typeof GRANT_CLIENT_CREDENTIALS
-  | typeof GRANT_TOKEN_EXCHANGE
-  | typeof GRANT_JWT_BEARER;
+  typeof GRANT_CLIENT_CREDENTIALS | typeof GRANT_TOKEN_EXCHANGE | typeof GRANT_JWT_BEARER;
 
 /** What the policy needs to know of an agent (registry entry). */
 export interface AgentPolicy {

@@ -123,7 +123,8 @@ export class AuthorizationGrantVerifier {
       }));
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) return invalid('has expired');
-      if (error instanceof joseErrors.JWTClaimValidationFailed) return invalid('has missing or invalid claims');
+      if (error instanceof joseErrors.JWTClaimValidationFailed)
+        return invalid('has missing or invalid claims');
       if (error instanceof joseErrors.JWKSTimeout || !(error instanceof joseErrors.JOSEError)) {
         return invalid("could not be checked: the issuing domain's keys are unreachable");
       }
@@ -134,7 +135,8 @@ export class AuthorizationGrantVerifier {
     if (audiences.length !== 1 || audiences[0] !== this.#deps.issuer) {
       return invalid('is not addressed to this authorization server alone');
     }
-    if (typeof payload.iat === 'number' && payload.iat > now + tolerance) return invalid('was issued in the future');
+    if (typeof payload.iat === 'number' && payload.iat > now + tolerance)
+      return invalid('was issued in the future');
     // RFC 7523 §3 point 4 leaves the lifetime to the server: a short one keeps the jti record small.
     if ((payload.exp as number) > now + MAX_GRANT_TTL_SECONDS + tolerance) {
       return invalid('lives longer than this server accepts');

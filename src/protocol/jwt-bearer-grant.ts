@@ -56,7 +56,12 @@ export interface GrantSteps<Request extends RedemptionRequest> {
 }
 
 export function createJwtBearerGrant<Request extends RedemptionRequest>(
-  deps: { readonly issuer: string; readonly serviceMaxDepth: number; readonly registry: Registry; readonly chaining: ChainingDeps },
+  deps: {
+    readonly issuer: string;
+    readonly serviceMaxDepth: number;
+    readonly registry: Registry;
+    readonly chaining: ChainingDeps;
+  },
   steps: GrantSteps<Request>,
 ) {
   const { begin, refuseRequest, issue, lookup, audienceOf } = steps;
@@ -66,7 +71,11 @@ export function createJwtBearerGrant<Request extends RedemptionRequest>(
     const now = epochSeconds();
     const assertion = request.params.assertion;
     if (typeof assertion !== 'string' || assertion === '') {
-      return refuseRequest(ctx, request, refuse('invalid_parameters', 'invalid_request', 'assertion is required'));
+      return refuseRequest(
+        ctx,
+        request,
+        refuse('invalid_parameters', 'invalid_request', 'assertion is required'),
+      );
     }
     const parsed = parseTarget(request.params);
     if (!parsed.ok) return refuseRequest(ctx, request, parsed);
@@ -78,7 +87,9 @@ export function createJwtBearerGrant<Request extends RedemptionRequest>(
     request.grantSubject = grant.sub;
 
     const chain = grantChain(grant, deps.issuer);
-    const target = parsed.value.target ?? (request.agent.allowedAudiences.length === 1 ? request.agent.allowedAudiences[0] ?? null : null);
+    const target =
+      parsed.value.target ??
+      (request.agent.allowedAudiences.length === 1 ? (request.agent.allowedAudiences[0] ?? null) : null);
     const [audience, chainAgents] = await lookup(() =>
       Promise.all([
         target === null ? Promise.resolve(null) : audienceOf(target),

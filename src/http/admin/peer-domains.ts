@@ -13,14 +13,7 @@ import type { PeerDomain } from '../../infra/admin-store.js';
 import { MAX_GRANT_TTL_SECONDS } from '../../protocol/authorization-grant.js';
 import { ProblemError } from '../problem.js';
 import { changedBy, found, listPage, notFound, type AdminRouteOptions } from './common.js';
-import {
-  AGENT_ID_PATTERN,
-  IdParams,
-  JwkSet,
-  ListQuery,
-  MAX_LIST_ITEMS,
-  Page,
-} from './schemas.js';
+import { AGENT_ID_PATTERN, IdParams, JwkSet, ListQuery, MAX_LIST_ITEMS, Page } from './schemas.js';
 import {
   checkDelegationDepth,
   checkFetchableUrl,
@@ -32,7 +25,10 @@ import {
 
 const closed = { additionalProperties: false } as const;
 const list = (pattern: string, maxLength: number) =>
-  Type.Array(Type.String({ minLength: 1, maxLength, pattern }), { uniqueItems: true, maxItems: MAX_LIST_ITEMS });
+  Type.Array(Type.String({ minLength: 1, maxLength, pattern }), {
+    uniqueItems: true,
+    maxItems: MAX_LIST_ITEMS,
+  });
 const ScopeList = list('^[\\x21\\x23-\\x5B\\x5D-\\x7E]+$', 200);
 const AgentList = list(AGENT_ID_PATTERN, 200);
 const HttpUrl = Type.String({ minLength: 1, maxLength: 2048 });
@@ -191,7 +187,13 @@ export async function peerDomainRoutes(app: FastifyInstance, { store, context }:
 
   app.get<{ Querystring: ListQuery }>(
     '/peer-domains',
-    { schema: { summary: 'List peer domains', querystring: ListQuery, response: { 200: Page(PeerDomainView) } } },
+    {
+      schema: {
+        summary: 'List peer domains',
+        querystring: ListQuery,
+        response: { 200: Page(PeerDomainView) },
+      },
+    },
     async (request) => listPage(request.query, (page) => store.listPeerDomains(page), peerDomainView),
   );
 

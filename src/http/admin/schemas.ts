@@ -463,9 +463,15 @@ export type ChainNodeView = Static<typeof ChainNodeView>;
 export const ChainOriginView = Type.Object({
   issuer: Type.String({ description: 'the peer domain that issued the JWT authorization grant' }),
   grantJti: Type.String({ description: 'the `jti` of the grant' }),
-  grantTxn: Nullable(Type.String({ description: 'the chain id in the peer domain, when the grant carried one' })),
-  grantClientId: Nullable(Type.String({ description: 'the agent of the peer domain the grant was issued to' })),
-  foreignActors: Type.Array(Type.String(), { description: "the grant's actors, named here (`agent@issuer`)" }),
+  grantTxn: Nullable(
+    Type.String({ description: 'the chain id in the peer domain, when the grant carried one' }),
+  ),
+  grantClientId: Nullable(
+    Type.String({ description: 'the agent of the peer domain the grant was issued to' }),
+  ),
+  foreignActors: Type.Array(Type.String(), {
+    description: "the grant's actors, named here (`agent@issuer`)",
+  }),
   redeemedBy: Type.String({ description: 'the local client that redeemed the grant' }),
   redeemedAt: Timestamp,
 });

@@ -27,7 +27,6 @@ import {
   requestToken,
   TOKEN_TYPE_JWT,
   type ExternalIssuer,
-  type TokenResponse,
 } from '../../helpers/oauth.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { isActive } from '../introspection-revocation/helpers.js';
@@ -89,7 +88,11 @@ beforeAll(async () => {
     startTestServer({ env: { ...LOOPBACK_JWKS, ...secondDatabase() } }),
   ]);
   idp = await createExternalIssuer(`https://idp-${suffix}.a.example`);
-  await registerTrustedIssuer(a, { issuer: idp.issuer, jwks: idp.jwks, audiences: [`https://sts-${suffix}.a.example`] });
+  await registerTrustedIssuer(a, {
+    issuer: idp.issuer,
+    jwks: idp.jwks,
+    audiences: [`https://sts-${suffix}.a.example`],
+  });
 
   // Domain A.
   aCaller = await registerAgent(a, {
@@ -152,7 +155,11 @@ async function tokenOfACaller(scope = 'ledger.read ledger.write'): Promise<strin
 }
 
 /** a-caller asks A for a JWT authorization grant for B's authorization server (draft §2.3). */
-function grantRequest(subjectToken: string, agent: RegisteredAgent = aCaller, extra: Record<string, string> = {}) {
+function grantRequest(
+  subjectToken: string,
+  agent: RegisteredAgent = aCaller,
+  extra: Record<string, string> = {},
+) {
   return exchangeRequest(a, agent, {
     subject_token: subjectToken,
     resource: b.baseUrl,
@@ -169,7 +176,12 @@ async function grantForB(scope?: string): Promise<string> {
 
 /** The client of domain A presents the grant at B (RFC 7523 §2.1), authenticated as a B client. */
 function redeem(grant: string, agent: RegisteredAgent = bClient, extra: Record<string, string> = {}) {
-  return requestToken(b, agent, { grant_type: GRANT_JWT_BEARER, assertion: grant, resource: B_API, ...extra });
+  return requestToken(b, agent, {
+    grant_type: GRANT_JWT_BEARER,
+    assertion: grant,
+    resource: B_API,
+    ...extra,
+  });
 }
 
 /** A grant signed with A's real signing key, with claims the test chooses. */
@@ -193,10 +205,9 @@ async function craftedGrant(claims: Record<string, unknown>): Promise<string> {
 
 describe('discovery', () => {
   it('advertises the JWT bearer grant and what identity chaining may request', async () => {
-    const metadata = (await (await fetch(`${b.baseUrl}/.well-known/oauth-authorization-server`)).json()) as Record<
-      string,
-      unknown
-    >;
+    const metadata = (await (
+      await fetch(`${b.baseUrl}/.well-known/oauth-authorization-server`)
+    ).json()) as Record<string, unknown>;
     expect(metadata.grant_types_supported).toContain(GRANT_JWT_BEARER);
     expect(metadata.identity_chaining_requested_token_types_supported).toEqual([TOKEN_TYPE_JWT]);
   });
@@ -225,10 +236,14 @@ describe('identity chaining from domain A to domain B', () => {
     expect(granted.token_type.toLowerCase()).toBe('n_a');
     const grant = granted.access_token;
     expect(decodeProtectedHeader(grant).typ).toBe('JWT');
-    const { payload: grantClaims } = await jwtVerify(grant, createRemoteJWKSet(new URL(`${a.baseUrl}/jwks`)), {
-      issuer: a.baseUrl,
-      audience: b.baseUrl,
-    });
+    const { payload: grantClaims } = await jwtVerify(
+      grant,
+      createRemoteJWKSet(new URL(`${a.baseUrl}/jwks`)),
+      {
+        issuer: a.baseUrl,
+        audience: b.baseUrl,
+      },
+    );
     expect(grantClaims).toMatchObject({
       sub: 'alice',
       aud: b.baseUrl,
@@ -262,15 +277,25 @@ describe('identity chaining from domain A to domain B', () => {
       sub: 'alice',
       client_id: bClient.id,
       scope: 'ledger.read',
-      act: { sub: bClient.id, act: { sub: `${aCaller.id}@${a.baseUrl}`, act: { sub: `${aFirst.id}@${a.baseUrl}` } } },
+      act: {
+        sub: bClient.id,
+        act: { sub: `${aCaller.id}@${a.baseUrl}`, act: { sub: `${aFirst.id}@${a.baseUrl}` } },
+      },
     });
     expect(payload.exp!).toBeLessThanOrEqual(grantClaims.exp!);
 
     // The audit rows and lineage on both sides; B's chain view shows where the chain came from.
-    const aRow = await a.database.prisma.auditEvent.findFirst({ where: { txn: grantClaims.txn as string, audience: b.baseUrl } });
+    const aRow = await a.database.prisma.auditEvent.findFirst({
+      where: { txn: grantClaims.txn as string, audience: b.baseUrl },
+    });
     expect(aRow).toMatchObject({ decision: 'granted', rule: 'granted', clientId: aCaller.id });
     const bRow = await b.database.prisma.auditEvent.findFirst({ where: { jti: payload.jti as string } });
-    expect(bRow).toMatchObject({ decision: 'granted', rule: 'granted', grantType: GRANT_JWT_BEARER, clientId: bClient.id });
+    expect(bRow).toMatchObject({
+      decision: 'granted',
+      rule: 'granted',
+      grantType: GRANT_JWT_BEARER,
+      clientId: bClient.id,
+    });
     expect(bRow?.description).toContain(grantClaims.jti as string);
     const chain = await adminGet(b, `/admin/chains/${payload.txn as string}`);
     expect(chain.origin).toMatchObject({
@@ -302,12 +327,20 @@ describe('identity chaining from domain A to domain B', () => {
     const backGrant = back.body.access_token as string;
     expect(decodeJwt(backGrant).act).toEqual({
       sub: bNext.id,
-      act: { sub: bClient.id, act: { sub: `${aCaller.id}@${a.baseUrl}`, act: { sub: `${aFirst.id}@${a.baseUrl}` } } },
+      act: {
+        sub: bClient.id,
+        act: { sub: `${aCaller.id}@${a.baseUrl}`, act: { sub: `${aFirst.id}@${a.baseUrl}` } },
+      },
     });
     // At A, a-caller is already in the chain: A → B → A.
     const expectRefusal = refusalChecker(a, async () => grantRequest(await tokenOfACaller('ledger.read')));
     await expectRefusal(
-      () => requestToken(a, aCaller, { grant_type: GRANT_JWT_BEARER, assertion: backGrant, audience: aCaller.id }),
+      () =>
+        requestToken(a, aCaller, {
+          grant_type: GRANT_JWT_BEARER,
+          assertion: backGrant,
+          audience: aCaller.id,
+        }),
       { status: 400, error: 'invalid_request', rule: 'delegation_cycle' },
     );
   });
@@ -326,12 +359,20 @@ describe('refusals at the border', () => {
       { sub: 'alice', aud: b.baseUrl, scope: 'ledger.read', jti: randomUUID(), exp: now + 60 },
       { header: { typ: 'JWT' } },
     );
-    await expectRefusal(() => redeem(foreign), { status: 400, error: 'invalid_grant', rule: 'peer_not_registered' });
+    await expectRefusal(() => redeem(foreign), {
+      status: 400,
+      error: 'invalid_grant',
+      rule: 'peer_not_registered',
+    });
   });
 
   it('refuses a grant addressed to another authorization server', async () => {
     const grant = await craftedGrant({ aud: 'https://as.elsewhere.example' });
-    await expectRefusal(() => redeem(grant), { status: 400, error: 'invalid_grant', rule: 'authorization_grant_invalid' });
+    await expectRefusal(() => redeem(grant), {
+      status: 400,
+      error: 'invalid_grant',
+      rule: 'authorization_grant_invalid',
+    });
   });
 
   it("refuses one of A's access tokens presented as a grant", async () => {
@@ -346,14 +387,22 @@ describe('refusals at the border', () => {
   it('refuses an expired grant', async () => {
     const now = Math.floor(Date.now() / 1000);
     const grant = await craftedGrant({ iat: now - 600, nbf: now - 600, exp: now - 300 });
-    await expectRefusal(() => redeem(grant), { status: 400, error: 'invalid_grant', rule: 'authorization_grant_invalid' });
+    await expectRefusal(() => redeem(grant), {
+      status: 400,
+      error: 'invalid_grant',
+      rule: 'authorization_grant_invalid',
+    });
   });
 
   it('refuses a grant presented a second time', async () => {
     const grant = await grantForB('ledger.read');
     const first = await redeem(grant);
     expect(first.status, first.text).toBe(200);
-    await expectRefusal(() => redeem(grant), { status: 400, error: 'invalid_grant', rule: 'authorization_grant_replayed' });
+    await expectRefusal(() => redeem(grant), {
+      status: 400,
+      error: 'invalid_grant',
+      rule: 'authorization_grant_replayed',
+    });
   });
 
   it('refuses a scope wider than the grant carried', async () => {
@@ -375,8 +424,14 @@ describe('refusals at the border', () => {
   });
 
   it('refuses a cycle across the border', async () => {
-    const grant = await craftedGrant({ act: { sub: aCaller.id, act: { sub: `${bClient.id}@${b.baseUrl}` } } });
-    await expectRefusal(() => redeem(grant), { status: 400, error: 'invalid_request', rule: 'delegation_cycle' });
+    const grant = await craftedGrant({
+      act: { sub: aCaller.id, act: { sub: `${bClient.id}@${b.baseUrl}` } },
+    });
+    await expectRefusal(() => redeem(grant), {
+      status: 400,
+      error: 'invalid_request',
+      rule: 'delegation_cycle',
+    });
   });
 
   it('refuses a client the peer registration does not name', async () => {
