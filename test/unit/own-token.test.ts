@@ -153,7 +153,12 @@ describe('OwnTokenVerifier.verify', () => {
     const result = await verifier.verify(await sign(key), { now: NOW });
     expect(result).toEqual({
       ok: true,
-      value: { payload: claims(), standing: STANDING, participants: ['agent-hidden', 'agent-a'] },
+      value: {
+        payload: claims(),
+        standing: STANDING,
+        participants: ['agent-hidden', 'agent-a'],
+        rootIsPeer: false,
+      },
     });
     expect(refreshes()).toBe(0);
   });
