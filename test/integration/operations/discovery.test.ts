@@ -56,11 +56,12 @@ describe('discovery metadata', () => {
         'token_exchange_subject_token_types_supported',
         'token_exchange_actor_token_types_supported',
         'token_exchange_requested_token_types_supported',
+        'identity_chaining_requested_token_types_supported',
       ].sort(),
     );
     expect(metadata.issuer).toBe(server.baseUrl);
     expect([...(metadata.grant_types_supported as string[])].sort()).toEqual(
-      ['client_credentials', GRANT_TOKEN_EXCHANGE].sort(),
+      ['client_credentials', GRANT_TOKEN_EXCHANGE, 'urn:ietf:params:oauth:grant-type:jwt-bearer'].sort(),
     );
   });
 
