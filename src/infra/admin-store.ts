@@ -171,6 +171,16 @@ export class RegistryAdminStore {
     }
   }
 
+  /**
+   * A new agent or resource may not take a peer domain's issuer (ADR 0025): a target with that
+   * name would turn the peer's authorization grants into ordinary tokens.
+   */
+  async #checkNotAPeerIssuer(tx: Transaction, id: string): Promise<void> {
+    if (await tx.peerDomain.findUnique({ where: { issuer: id }, select: { id: true } })) {
+      throw new RegistryConflict('id_taken', 'the id is the issuer of a registered peer domain');
+    }
+  }
+
   /** The converse: a new agent or resource may not take an id a trusted issuer uses for agent-sts. */
   async #checkNotATrustedIssuerAudience(tx: Transaction, id: string): Promise<void> {
     const issuer = await tx.trustedIssuer.findFirst({
@@ -193,6 +203,7 @@ export class RegistryAdminStore {
       if (holder) throw new RegistryConflict('id_taken', `the id is already used by ${holder}`);
       await this.#checkNoLiveTokensAddressedTo(tx, data.id);
       await this.#checkNotATrustedIssuerAudience(tx, data.id);
+      await this.#checkNotAPeerIssuer(tx, data.id);
       const row = await tx.agent.create({ data: { ...data, jwks: jsonColumn(data.jwks) } });
       await recordAdminEvent(tx, by, await registryEvent('agent', 'agent.created', null, row));
       return row;
@@ -236,6 +247,7 @@ export class RegistryAdminStore {
       const holder = await this.#idHolder(tx, data.id);
       if (holder) throw new RegistryConflict('id_taken', `the id is already used by ${holder}`);
       await this.#checkNotATrustedIssuerAudience(tx, data.id);
+      await this.#checkNotAPeerIssuer(tx, data.id);
       const row = await tx.resource.create({ data });
       await recordAdminEvent(tx, by, await registryEvent('resource', 'resource.created', null, row));
       return row;

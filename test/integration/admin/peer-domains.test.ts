@@ -200,3 +200,22 @@ describe('the OpenAPI document', () => {
     expect(JSON.stringify(document.paths['/admin/chains/{txn}'])).toContain('grantJti');
   });
 });
+
+describe('the names a peer takes', () => {
+  it('keeps its issuer from becoming a resource or an agent', async () => {
+    const body = await validBody();
+    expect((await admin.post('/admin/peer-domains', body)).status).toBe(201);
+    expectProblem(await admin.post('/admin/resources', { id: body.issuer, scopes: ['x'] }), 409, 'conflict');
+    expectProblem(
+      await admin.post('/admin/agents', { id: body.issuer, name: 'n', allowedScopes: [] }),
+      409,
+      'conflict',
+    );
+  });
+
+  it('cannot take the id of a registered resource as its issuer', async () => {
+    const issuer = peerUrl();
+    expect((await admin.post('/admin/resources', { id: issuer, scopes: ['x'] })).status).toBe(201);
+    await expectRefused(await validBody({ issuer }), 409, 'conflict');
+  });
+});

@@ -493,3 +493,40 @@ describe('refusals at the source', () => {
     );
   });
 });
+
+describe.runIf(process.env.DATABASE_URL)('single use across the instances of domain B', () => {
+  let b2: TestServer;
+  /** The second instance of B at its own address; its issuer is B's, as behind a load balancer. */
+  let atB2: TestServer;
+
+  beforeAll(async () => {
+    b2 = await startTestServer({
+      keepData: true,
+      env: { ...LOOPBACK_JWKS, ...secondDatabase(), ISSUER: b.config.issuer, ADMIN_TOKEN: b.adminToken },
+    });
+    atB2 = { ...b2, baseUrl: `http://127.0.0.1:${b2.config.port}` };
+  }, 60_000);
+
+  afterAll(async () => {
+    await b2?.close();
+  });
+
+  it('refuses on one instance a grant redeemed on the other', async () => {
+    const grant = await grantForB('ledger.read');
+    const first = await redeem(grant);
+    expect(first.status, first.text).toBe(200);
+    const expectRefusal = refusalChecker(
+      () => b,
+      async () =>
+        requestToken(atB2, bClient, {
+          grant_type: GRANT_JWT_BEARER,
+          assertion: await grantForB('ledger.read'),
+          resource: B_API,
+        }),
+    );
+    await expectRefusal(
+      () => requestToken(atB2, bClient, { grant_type: GRANT_JWT_BEARER, assertion: grant, resource: B_API }),
+      { status: 400, error: 'invalid_grant', rule: 'authorization_grant_replayed' },
+    );
+  });
+});
