@@ -11,6 +11,7 @@ import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signAuthorizationGrant } from '../../../src/protocol/authorization-grant.js';
+import { AgentStsClient, OAuthError } from '../../../src/sdk/agent/index.js';
 import {
   disableAgent,
   registerAgent,
@@ -343,6 +344,35 @@ describe('identity chaining from domain A to domain B', () => {
         }),
       { status: 400, error: 'invalid_request', rule: 'delegation_cycle' },
     );
+  });
+});
+
+describe('the agent SDK across the border', () => {
+  const sdkClient = (server: TestServer, agent: RegisteredAgent) =>
+    new AgentStsClient({
+      issuer: server.baseUrl,
+      clientId: agent.id,
+      authentication: { method: 'client_secret_basic', clientSecret: agent.clientSecret ?? '' },
+    });
+
+  it('asks A for a grant for B, and redeems it at B; never a cached grant', async () => {
+    const atA = sdkClient(a, aCaller);
+    const atB = sdkClient(b, bClient);
+    const subjectToken = await tokenOfACaller('ledger.read');
+    const grant = await atA.authorizationGrant({ subjectToken, authorizationServer: b.baseUrl });
+    expect(grant.issuedTokenType).toBe(TOKEN_TYPE_JWT);
+    const again = await atA.authorizationGrant({ subjectToken, authorizationServer: b.baseUrl });
+    expect(again.accessToken).not.toBe(grant.accessToken);
+
+    const token = await atB.redeemAuthorizationGrant({ assertion: grant.accessToken, resource: B_API });
+    expect(token.tokenType).toBe('Bearer');
+    expect(decodeJwt(token.accessToken).act).toEqual({
+      sub: bClient.id,
+      act: { sub: `${aCaller.id}@${a.baseUrl}`, act: { sub: `${aFirst.id}@${a.baseUrl}` } },
+    });
+    const replay = atB.redeemAuthorizationGrant({ assertion: grant.accessToken, resource: B_API });
+    await expect(replay).rejects.toBeInstanceOf(OAuthError);
+    await expect(replay).rejects.toMatchObject({ error: 'invalid_grant' });
   });
 });
 
