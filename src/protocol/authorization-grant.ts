@@ -4,17 +4,18 @@
  * verifying the grants a peer issued for this one (RFC 7523 §3, draft §2.4.2) into the domain's
  * VerifiedGrant. Whether a verified grant may be redeemed is the domain's decision.
  */
-import { errors as joseErrors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
+import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { flattenActClaim } from '../domain/act-chain.js';
 import { hasControlCharacter } from '../domain/audit-field.js';
 import type { VerifiedGrant } from '../domain/identity-chaining.js';
 import { refuse } from '../domain/refusal.js';
-import type { ActClaim, Refusal, Result } from '../domain/types.js';
+import type { Refusal, Result } from '../domain/types.js';
 import type { PeerDomainRecord, Registry } from '../infra/registry.js';
 import type { LoadedKey } from '../infra/signing-keys.js';
 import { audiencesOf, decodeCompactJwt, scopesOf } from './compact-jwt.js';
 import { bindingOf } from './confirmation.js';
 import { ACCEPTED_INPUT_ALGS, CLAIM_ACT, CLAIM_TXN, MAX_ACT_NESTING } from './constants.js';
+import { signTypedJwt, type AccessTokenClaims } from './mint.js';
 import type { TrustedIssuerKeys } from './trusted-issuer-keys.js';
 
 /**
@@ -29,26 +30,14 @@ export const MAX_GRANT_TTL_SECONDS = 300;
 /** Typed JWTs of other kinds (at+jwt, client-authentication+jwt, dpop+jwt, …) are never grants. */
 const OTHER_JWT_KINDS = /\+jwt$/i;
 
-export interface AuthorizationGrantClaims {
-  readonly iss: string;
-  readonly sub: string;
-  /** draft §2.3.3: the peer's authorization server, as the single audience. */
-  readonly aud: string;
-  readonly client_id: string;
-  readonly scope: string;
-  readonly act?: ActClaim;
-  readonly cnf?: { readonly jkt: string };
-  readonly txn: string;
-  readonly jti: string;
-  readonly iat: number;
-  readonly nbf: number;
-  readonly exp: number;
-}
+/**
+ * draft §2.3.3: the claims of an access token, but `aud` is the peer's authorization server, as
+ * the single audience, and the `typ` is the grant's own.
+ */
+export type AuthorizationGrantClaims = AccessTokenClaims;
 
 export function signAuthorizationGrant(key: LoadedKey, claims: AuthorizationGrantClaims): Promise<string> {
-  return new SignJWT({ ...claims })
-    .setProtectedHeader({ alg: key.alg, typ: AUTHORIZATION_GRANT_TYP, kid: key.kid })
-    .sign(key.privateKey);
+  return signTypedJwt(key, claims, AUTHORIZATION_GRANT_TYP);
 }
 
 export interface AuthorizationGrantVerifierDeps {

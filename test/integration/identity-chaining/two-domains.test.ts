@@ -30,6 +30,7 @@ import {
   type ExternalIssuer,
 } from '../../helpers/oauth.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
+import { adminApi } from '../admin/admin-client.js';
 import { isActive } from '../introspection-revocation/helpers.js';
 
 const GRANT_JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -63,24 +64,15 @@ let bStranger: RegisteredAgent;
 /** An agent of A that the peer registration of B does not name. */
 let unusedSecret: string;
 
-async function adminPost(server: TestServer, path: string, body: unknown): Promise<Record<string, unknown>> {
-  const response = await fetch(server.baseUrl + path, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${server.adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (response.status !== 201) throw new Error(`POST ${path}: ${response.status} ${text}`);
-  return JSON.parse(text) as Record<string, unknown>;
+async function adminPost(server: TestServer, path: string, body: unknown): Promise<void> {
+  const response = await adminApi(server).post(path, body);
+  expect(response.status, `POST ${path}: ${response.text}`).toBe(201);
 }
 
 async function adminGet(server: TestServer, path: string): Promise<Record<string, unknown>> {
-  const response = await fetch(server.baseUrl + path, {
-    headers: { authorization: `Bearer ${server.adminToken}` },
-  });
-  const text = await response.text();
-  expect(response.status, `${path}: ${text}`).toBe(200);
-  return JSON.parse(text) as Record<string, unknown>;
+  const response = await adminApi(server).get(path);
+  expect(response.status, `${path}: ${response.text}`).toBe(200);
+  return response.body as Record<string, unknown>;
 }
 
 beforeAll(async () => {
