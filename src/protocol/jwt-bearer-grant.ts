@@ -9,6 +9,7 @@ import type { KoaContextWithOIDC } from 'oidc-provider';
 import { isQualifiedActor } from '../domain/foreign-actor.js';
 import { evaluateGrantRedemption, grantChain, localAgentsOf } from '../domain/identity-chaining.js';
 import { refuse } from '../domain/refusal.js';
+import { resolveTarget } from '../domain/target.js';
 import {
   GRANT_JWT_BEARER,
   type AudienceEntry,
@@ -87,9 +88,9 @@ export function createJwtBearerGrant<Request extends RedemptionRequest>(
     request.grantSubject = grant.sub;
 
     const chain = grantChain(grant, deps.issuer);
-    const target =
-      parsed.value.target ??
-      (request.agent.allowedAudiences.length === 1 ? (request.agent.allowedAudiences[0] ?? null) : null);
+    // The target the domain will resolve (resolveTarget), looked up now; a refusal comes from the domain.
+    const resolved = resolveTarget(request.agent, parsed.value.target);
+    const target = resolved.ok ? resolved.value : null;
     const [audience, chainAgents] = await lookup(() =>
       Promise.all([
         target === null ? Promise.resolve(null) : audienceOf(target),
