@@ -26,6 +26,7 @@ import { OAuthEndpointError, registerProblemHandlers } from './http/problem.js';
 import type { Database } from './infra/database.js';
 import { ChangeFeed, type ChangeEvent } from './infra/change-feed.js';
 import { LineageStore } from './infra/lineage-store.js';
+import { PeerGrantStore } from './infra/peer-grants.js';
 import { ServiceMetrics } from './infra/metrics.js';
 import { MemoryRateCounter, RedisRateCounter, type RateCounter } from './infra/rate-counter.js';
 import { Registry } from './infra/registry.js';
@@ -35,6 +36,7 @@ import { SecurityEventStore } from './infra/security-events.js';
 import { SigningKeyRing, type KeySet } from './infra/signing-keys.js';
 import { DpopProofVerifier, dpopNonceSecret } from './protocol/dpop-proof.js';
 import { OAuthEngine } from './protocol/engine.js';
+import { AuthorizationGrantVerifier } from './protocol/authorization-grant.js';
 import { createGrantHandlers } from './protocol/grants.js';
 import { InputTokenVerifier } from './protocol/input-token.js';
 import { createJwksFetcher, type JwksFetch } from './protocol/jwks-fetch.js';
@@ -127,6 +129,8 @@ export interface ServiceContext {
   readonly setDelivery: SetDeliveryWorker;
   /** Client authentication by SPIFFE JWT-SVIDs and Kubernetes tokens, at every endpoint (ADR 0023). */
   readonly workloads: WorkloadCredentials;
+  /** Grants of peer domains redeemed here: the foreign parents of local chains (ADR 0025). */
+  readonly peerGrants: PeerGrantStore;
 }
 
 declare module 'fastify' {
@@ -210,6 +214,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
   // Every revocation writes its SET outbox rows in its own transaction (ADR 0026).
   const lineage = new LineageStore(database.prisma, { onRevoked: SecurityEventStore.recordRevocation });
   const securityEvents = new SecurityEventStore(database.prisma);
+  const peerGrants = new PeerGrantStore(database.prisma);
   const changes = new ChangeFeed(database, { log: app.log });
   const signingKeys = await SigningKeyRing.open(
     database.prisma,
@@ -261,6 +266,10 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     }),
     clockToleranceSeconds: config.clockToleranceSeconds,
   });
+  const peerKeys = new TrustedIssuerKeys({
+    allowLoopbackHttp: config.allowLoopbackHttpJwks,
+    fetch: jwksFetch,
+  });
   const grants = createGrantHandlers({
     issuer: config.issuer,
     serviceMaxDepth: config.maxDelegationDepth,
@@ -275,6 +284,15 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
       requireNonce: config.requireDpopNonce,
     }),
     logError: (error, message) => app.log.error({ err: error }, message),
+    chaining: {
+      grants: new AuthorizationGrantVerifier({
+        issuer: config.issuer,
+        registry,
+        peerKeys,
+        clockToleranceSeconds: config.clockToleranceSeconds,
+      }),
+      peerGrants,
+    },
   });
   const workloads = new WorkloadCredentials({
     issuer: config.issuer,
@@ -353,6 +371,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     securityEvents,
     setDelivery,
     workloads,
+    peerGrants,
   });
   registerProblemHandlers(app);
   // Before any route: @fastify/swagger collects routes as they are added.

@@ -1,3 +1,4 @@
+import { isQualifiedActor } from './foreign-actor.js';
 import { refuse } from './refusal.js';
 import type { AgentPolicy, Refusal, VerifiedToken } from './types.js';
 
@@ -28,6 +29,17 @@ export function chainParticipants(subject: ChainMembers): string[] {
 }
 
 /**
+ * The agents of the chain that answer to this registry: all of them, except, in a chain that
+ * crossed in from a peer domain (ADR 0025), the foreign actors it vouched for, whose qualified
+ * names (`agent@issuer`) no agent id here can take.
+ */
+export function localChainParticipants(subject: ChainMembers): string[] {
+  const participants = chainParticipants(subject);
+  if (subject.lineage?.rootIsPeer !== true) return participants;
+  return participants.filter((id) => !isQualifiedActor(id));
+}
+
+/**
  * True when every id names an enabled agent: one that is disabled, deleted or was never
  * registered kills the chain it holds a place in (DC-07, AD-10).
  */
@@ -49,7 +61,7 @@ export function checkChainLiveness(
   if (subject.revoked) {
     return refuse('subject_token_revoked', 'invalid_request', 'subject token has been revoked');
   }
-  if (!allAgentsEnabled(chainParticipants(subject), chainAgents)) {
+  if (!allAgentsEnabled(localChainParticipants(subject), chainAgents)) {
     return refuse(
       'chain_agent_inactive',
       'invalid_request',

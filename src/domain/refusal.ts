@@ -43,6 +43,10 @@ export const RULE_ERRORS: Readonly<Record<RuleCode, OAuthErrorCode | null>> = Ob
   actor_token_binding_mismatch: 'invalid_request',
   audience_withdrawn: 'invalid_request',
   scope_withdrawn: 'invalid_scope',
+  authorization_grant_invalid: 'invalid_grant',
+  authorization_grant_replayed: 'invalid_grant',
+  peer_not_registered: 'invalid_grant',
+  peer_client_not_allowed: 'unauthorized_client',
 });
 
 /**

@@ -10,6 +10,8 @@ export type OAuthErrorCode =
   | 'unauthorized_client'
   | 'invalid_target'
   | 'invalid_scope'
+  /** RFC 7523 §3.1: a JWT authorization grant that is invalid, or unacceptable here. */
+  | 'invalid_grant'
   /** RFC 9449 §5: a DPoP proof is invalid, or missing where one is required. */
   | 'invalid_dpop_proof'
   /** RFC 9449 §8: the DPoP proof must carry the server's current nonce. */
@@ -75,7 +77,15 @@ export type RuleCode =
    * ADR 0013: a scope the request relies on (a named scope, every scope, or `sts:admin`) was
    * withdrawn from the agent that obtained the presented token.
    */
-  | 'scope_withdrawn';
+  | 'scope_withdrawn'
+  /** RFC 7523 §3: a JWT authorization grant fails a check (signature, `aud`, times, claims, `typ`). */
+  | 'authorization_grant_invalid'
+  /** RFC 7523 §3 point 7: the grant's `jti` was already presented here. */
+  | 'authorization_grant_replayed'
+  /** ADR 0025: the grant's issuer is not a registered peer domain that issues grants for this service. */
+  | 'peer_not_registered'
+  /** ADR 0025: the peer domain does not let this client redeem its grants. */
+  | 'peer_client_not_allowed';
 
 /** A typed refusal: the audit log stores `rule`, the client sees `error` and `description`. */
 export interface Refusal {
@@ -92,7 +102,10 @@ export type AgentStatus = 'enabled' | 'disabled' | 'deleted';
 
 export const GRANT_CLIENT_CREDENTIALS = 'client_credentials';
 export const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
-export type GrantType = typeof GRANT_CLIENT_CREDENTIALS | typeof GRANT_TOKEN_EXCHANGE;
+/** RFC 7523 §2.1: a JWT authorization grant (here: from a peer domain, ADR 0025). */
+export const GRANT_JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+export type GrantType =
+  typeof GRANT_CLIENT_CREDENTIALS | typeof GRANT_TOKEN_EXCHANGE | typeof GRANT_JWT_BEARER;
 
 /** What the policy needs to know of an agent (registry entry). */
 export interface AgentPolicy {
@@ -184,6 +197,11 @@ export interface TokenLineage {
   readonly depthLimit: number | null;
   /** The trusted issuer whose token started the chain; absent or null when it began here. */
   readonly rootIssuer?: string | null;
+  /**
+   * ADR 0025: the chain crossed in from a peer domain (`rootIssuer` is that peer). Its foreign
+   * actors (qualified names, identity-chaining.ts) answer to their own domain, not this registry.
+   */
+  readonly rootIsPeer?: boolean;
 }
 
 /** The parsed token-exchange request (RFC 8693 §2.1), after syntax checks. */

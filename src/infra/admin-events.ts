@@ -17,6 +17,7 @@ import type { PrismaClient, Transaction } from './database.js';
 import type {
   AdminEvent,
   Agent,
+  PeerDomain,
   Prisma,
   Resource,
   TrustedIssuer,
@@ -42,6 +43,9 @@ export const ADMIN_ACTIONS = [
   'workload_issuer.created',
   'workload_issuer.updated',
   'workload_issuer.deleted',
+  'peer_domain.created',
+  'peer_domain.updated',
+  'peer_domain.deleted',
   'signing_key.rotated',
   'signing_key.revoked',
   'tokens.revoked',
@@ -56,6 +60,7 @@ export const ADMIN_TARGET_TYPES = [
   'resource',
   'trusted_issuer',
   'workload_issuer',
+  'peer_domain',
   'signing_key',
   'token',
   'chain',
@@ -161,6 +166,22 @@ const TRUSTED_ISSUER_FIELDS = {
   updatedAt: 'omit',
 } as const satisfies FieldRules<TrustedIssuer>;
 
+const PEER_DOMAIN_FIELDS = {
+  id: 'omit',
+  issuer: 'value',
+  grantRequesters: 'value',
+  grantScopes: 'value',
+  grantTtlSeconds: 'value',
+  jwks: 'jwks',
+  jwksUri: 'value',
+  redeemingClients: 'value',
+  acceptedScopes: 'value',
+  subjectMapping: 'value',
+  maxDelegationDepth: 'value',
+  createdAt: 'omit',
+  updatedAt: 'omit',
+} as const satisfies FieldRules<PeerDomain>;
+
 export const REDACTED = '[redacted]';
 
 async function jwksSummary(jwks: unknown): Promise<{ kid: string | null; thumbprint: string | null }[]> {
@@ -203,7 +224,7 @@ async function diff<Row extends object>(
 }
 
 /** The event of a change to an agent, a resource or a trusted issuer, with the fields that changed. */
-export async function registryEvent<Type extends 'agent' | 'resource' | 'trusted_issuer' | 'workload_issuer'>(
+export async function registryEvent<Type extends keyof RegistryRows>(
   targetType: Type,
   action: Extract<AdminAction, `${Type}.${string}`>,
   before: RegistryRow<Type> | null,
@@ -220,6 +241,7 @@ interface RegistryRows {
   resource: Resource;
   trusted_issuer: TrustedIssuer;
   workload_issuer: WorkloadIssuer;
+  peer_domain: PeerDomain;
 }
 type RegistryRow<Type extends keyof RegistryRows> = RegistryRows[Type];
 
@@ -238,6 +260,7 @@ const REGISTRY_FIELDS: { [Type in keyof RegistryRows]: FieldRules<RegistryRows[T
   resource: RESOURCE_FIELDS,
   trusted_issuer: TRUSTED_ISSUER_FIELDS,
   workload_issuer: WORKLOAD_ISSUER_FIELDS,
+  peer_domain: PEER_DOMAIN_FIELDS,
 };
 
 // ---- read side -----------------------------------------------------------------------------------

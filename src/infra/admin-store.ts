@@ -10,9 +10,15 @@
  */
 import { recordAdminEvent, registryEvent, type AdminChange } from './admin-events.js';
 import type { PrismaClient, Transaction } from './database.js';
-import { Prisma, type Agent, type Resource, type TrustedIssuer } from './generated/prisma/client.js';
+import {
+  Prisma,
+  type Agent,
+  type PeerDomain,
+  type Resource,
+  type TrustedIssuer,
+} from './generated/prisma/client.js';
 
-export type { Agent, Resource, TrustedIssuer };
+export type { Agent, PeerDomain, Resource, TrustedIssuer };
 
 /** Arbitrary but fixed key of the advisory lock that serialises registry writes. */
 const REGISTRY_LOCK_KEY = 72_685_011;
@@ -35,6 +41,7 @@ type Writable<Row> = Omit<Row, 'createdAt' | 'updatedAt' | 'jwks'> & { jwks: obj
 export type AgentData = Writable<Agent>;
 export type ResourceData = Omit<Resource, 'createdAt' | 'updatedAt'>;
 export type TrustedIssuerData = Writable<TrustedIssuer>;
+export type PeerDomainData = Writable<PeerDomain>;
 /** What a change may set: anything but the id. */
 export type Change<Data> = Partial<Omit<Data, 'id'>>;
 /** The admin actions that change an existing agent. */
@@ -173,6 +180,16 @@ export class RegistryAdminStore {
     }
   }
 
+  /**
+   * A new agent or resource may not take a peer domain's issuer (ADR 0025): a target with that
+   * name would turn the peer's authorization grants into ordinary tokens.
+   */
+  async #checkNotAPeerIssuer(tx: Transaction, id: string): Promise<void> {
+    if (await tx.peerDomain.findUnique({ where: { issuer: id }, select: { id: true } })) {
+      throw new RegistryConflict('id_taken', 'the id is the issuer of a registered peer domain');
+    }
+  }
+
   /** The converse: a new agent or resource may not take an id a trusted issuer uses for agent-sts. */
   async #checkNotATrustedIssuerAudience(tx: Transaction, id: string): Promise<void> {
     const issuer = await tx.trustedIssuer.findFirst({
@@ -208,6 +225,7 @@ export class RegistryAdminStore {
       await this.#checkNoLiveTokensAddressedTo(tx, data.id);
       await this.#checkNotATrustedIssuerAudience(tx, data.id);
       await this.#checkWorkloadIdentityFree(tx, data.workloadIdentity, data.id);
+      await this.#checkNotAPeerIssuer(tx, data.id);
       const row = await tx.agent.create({ data: { ...data, jwks: jsonColumn(data.jwks) } });
       await recordAdminEvent(tx, by, await registryEvent('agent', 'agent.created', null, row));
       return row;
@@ -253,6 +271,7 @@ export class RegistryAdminStore {
       const holder = await this.#idHolder(tx, data.id);
       if (holder) throw new RegistryConflict('id_taken', `the id is already used by ${holder}`);
       await this.#checkNotATrustedIssuerAudience(tx, data.id);
+      await this.#checkNotAPeerIssuer(tx, data.id);
       const row = await tx.resource.create({ data });
       await recordAdminEvent(tx, by, await registryEvent('resource', 'resource.created', null, row));
       return row;
@@ -355,6 +374,71 @@ export class RegistryAdminStore {
         by,
         await registryEvent('trusted_issuer', 'trusted_issuer.deleted', row, null),
       );
+      return true;
+    });
+  }
+
+  // ---- peer domains (ADR 0025) -------------------------------------------------------------
+
+  /**
+   * A peer's issuer is the `aud` of the grants issued for it here: it may not also name an agent
+   * or a resource, whose tokens would then be addressed to the peer.
+   */
+  async #checkPeerIssuerFree(tx: Transaction, issuer: string, exceptId: string | null): Promise<void> {
+    const holder = await tx.peerDomain.findUnique({ where: { issuer }, select: { id: true } });
+    if (holder && holder.id !== exceptId) {
+      throw new RegistryConflict('issuer_taken', 'this issuer is already registered as a peer domain');
+    }
+    const registered = await this.#idHolder(tx, issuer);
+    if (registered) {
+      throw new RegistryConflict('id_taken', `the issuer is already used by ${registered}`);
+    }
+  }
+
+  createPeerDomain(data: PeerDomainData, by: AdminChange): Promise<PeerDomain> {
+    return this.#write(async (tx) => {
+      if (await tx.peerDomain.findUnique({ where: { id: data.id }, select: { id: true } })) {
+        throw new RegistryConflict('id_taken', 'the id is already used by a peer domain');
+      }
+      await this.#checkPeerIssuerFree(tx, data.issuer, null);
+      const row = await tx.peerDomain.create({ data: { ...data, jwks: jsonColumn(data.jwks) } });
+      await recordAdminEvent(tx, by, await registryEvent('peer_domain', 'peer_domain.created', null, row));
+      return row;
+    });
+  }
+
+  getPeerDomain(id: string): Promise<PeerDomain | null> {
+    return this.#prisma.peerDomain.findUnique({ where: { id } });
+  }
+
+  listPeerDomains(page: PageRequest): Promise<PeerDomain[]> {
+    return this.#prisma.peerDomain.findMany(pageArgs(page));
+  }
+
+  updatePeerDomain(
+    id: string,
+    change: (current: PeerDomain) => Promise<Change<PeerDomainData>>,
+    by: AdminChange,
+  ) {
+    return this.#modify(
+      (tx) => tx.peerDomain.findUnique({ where: { id } }),
+      change,
+      async (tx, _current, data) => {
+        if (data.issuer !== undefined) await this.#checkPeerIssuerFree(tx, data.issuer, id);
+        return tx.peerDomain.update({ where: { id }, data: { ...data, jwks: jsonColumn(data.jwks) } });
+      },
+      async (tx, before, after) =>
+        recordAdminEvent(tx, by, await registryEvent('peer_domain', 'peer_domain.updated', before, after)),
+    );
+  }
+
+  /** False when there is no such peer domain. Every chain it started here ends with it. */
+  deletePeerDomain(id: string, by: AdminChange): Promise<boolean> {
+    return this.#write(async (tx) => {
+      const row = await tx.peerDomain.findUnique({ where: { id } });
+      if (row === null) return false;
+      await tx.peerDomain.delete({ where: { id } });
+      await recordAdminEvent(tx, by, await registryEvent('peer_domain', 'peer_domain.deleted', row, null));
       return true;
     });
   }

@@ -7,14 +7,14 @@
  * patterns, status codes), never from raw request input, so the series count stays bounded.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import { GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE } from '../domain/types.js';
+import { GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE, GRANT_JWT_BEARER } from '../domain/types.js';
 
 export type TokenOutcome = 'granted' | 'denied' | 'error';
 
 /** Seconds; from a cached token decision to a slow trusted-issuer JWKS fetch. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-const KNOWN_GRANT_TYPES = new Set<string>([GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE]);
+const KNOWN_GRANT_TYPES = new Set<string>([GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE, GRANT_JWT_BEARER]);
 
 let processRegistry: Registry | null = null;
 

@@ -13,8 +13,9 @@ import { LRUCache } from 'lru-cache';
 import { isAgentId, isIssuerIdentifier, isResourceId } from '../domain/identifiers.js';
 import type { AgentPolicy, AgentStatus, AudienceEntry } from '../domain/types.js';
 import type { PrismaClient } from './database.js';
+import type { SubjectMapping } from '../domain/foreign-actor.js';
 import type { WorkloadKind } from '../domain/workload-identity.js';
-import type { Agent, TrustedIssuer, WorkloadIssuer } from './generated/prisma/client.js';
+import type { Agent, PeerDomain, TrustedIssuer, WorkloadIssuer } from './generated/prisma/client.js';
 
 export interface AgentRecord extends AgentPolicy {
   readonly name: string;
@@ -90,6 +91,40 @@ function toWorkloadIssuerRecord(row: WorkloadIssuer): WorkloadIssuerRecord {
     name: row.name,
     jwks: (row.jwks as { keys: unknown[] } | null) ?? null,
     jwksUri: row.jwksUri,
+    version: `${row.id}@${row.updatedAt.getTime()}`,
+  };
+}
+
+/** A peer domain (ADR 0025): the audience of grants issued here, the issuer of grants redeemed here. */
+export interface PeerDomainRecord {
+  readonly id: string;
+  readonly issuer: string;
+  readonly grantRequesters: readonly string[];
+  readonly grantScopes: readonly string[];
+  readonly grantTtlSeconds: number;
+  readonly jwks: { keys: unknown[] } | null;
+  readonly jwksUri: string | null;
+  readonly redeemingClients: readonly string[];
+  readonly acceptedScopes: readonly string[];
+  readonly subjectMapping: SubjectMapping;
+  readonly maxDelegationDepth: number | null;
+  /** Changes whenever the row changes, so key-set caches keyed by it never outlive an edit. */
+  readonly version: string;
+}
+
+function toPeerDomainRecord(row: PeerDomain): PeerDomainRecord {
+  return {
+    id: row.id,
+    issuer: row.issuer,
+    grantRequesters: row.grantRequesters,
+    grantScopes: row.grantScopes,
+    grantTtlSeconds: row.grantTtlSeconds,
+    jwks: (row.jwks as { keys: unknown[] } | null) ?? null,
+    jwksUri: row.jwksUri,
+    redeemingClients: row.redeemingClients,
+    acceptedScopes: row.acceptedScopes,
+    subjectMapping: row.subjectMapping === 'qualify' ? 'qualify' : 'preserve',
+    maxDelegationDepth: row.maxDelegationDepth,
     version: `${row.id}@${row.updatedAt.getTime()}`,
   };
 }
@@ -213,6 +248,15 @@ export class Registry {
     return this.#cached(`workload-issuer:${kind}:${name}`, async () => {
       const row = await this.#prisma.workloadIssuer.findUnique({ where: { kind_name: { kind, name } } });
       return row ? toWorkloadIssuerRecord(row) : null;
+    });
+  }
+
+  /** The peer domain with this issuer identifier (ADR 0025), or null. */
+  getPeerDomain(issuer: string): Promise<PeerDomainRecord | null> {
+    if (!isIssuerIdentifier(issuer)) return Promise.resolve(null);
+    return this.#cached(`peer:${issuer}`, async () => {
+      const row = await this.#prisma.peerDomain.findUnique({ where: { issuer } });
+      return row ? toPeerDomainRecord(row) : null;
     });
   }
 

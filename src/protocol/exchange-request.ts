@@ -20,6 +20,8 @@ export interface ParsedExchange extends ParsedTarget {
   readonly actorToken: string | null;
   readonly actorTokenType: string | null;
   readonly requestedTokenType: string;
+  /** Whether `requested_token_type` was sent at all (it defaults to an access token). */
+  readonly requestedTokenTypeGiven: boolean;
   readonly impersonation: boolean;
 }
 
@@ -132,6 +134,7 @@ export function parseExchange(params: Params): Result<ParsedExchange> {
       actorToken,
       actorTokenType,
       requestedTokenType,
+      requestedTokenTypeGiven: optionalString(params.requested_token_type) !== null,
       impersonation: impersonate === 'true',
     },
   };

@@ -29,12 +29,15 @@ import type { AgentRecord, Registry } from '../infra/registry.js';
 import type { KeySet } from '../infra/signing-keys.js';
 import { standingDetail } from './client-auth-failure.js';
 import { accessTokenType } from './confirmation.js';
-import { ADMIN_SCOPE, TOKEN_TYPE_ACCESS_TOKEN } from './constants.js';
+import { ADMIN_SCOPE, TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT } from './constants.js';
 import type { DpopProofVerifier } from './dpop-proof.js';
 import { parseExchange, parseTarget, type Params } from './exchange-request.js';
 import { RateLimited, ServiceUnavailable } from './errors.js';
 import type { InputTokenVerifier } from './input-token.js';
 import { signAccessToken } from './mint.js';
+import { signAuthorizationGrant, TOKEN_TYPE_NOT_APPLICABLE } from './authorization-grant.js';
+import { createJwtBearerGrant, type ChainingDeps } from './jwt-bearer-grant.js';
+import { evaluateGrantRequest } from '../domain/identity-chaining.js';
 import { epochSeconds } from './clock.js';
 
 export interface GrantDeps {
@@ -49,6 +52,8 @@ export interface GrantDeps {
   readonly dpopProofs: DpopProofVerifier;
   /** Where dependency failures are reported; the client only sees 503. */
   readonly logError: (error: unknown, message: string) => void;
+  /** Identity chaining across trust domains (ADR 0025). */
+  readonly chaining: ChainingDeps;
 }
 
 /** How the client authenticated this request, by the credential it presented. */
@@ -78,17 +83,28 @@ function providerError(refusal: Refusal): Error {
       return new errors.InvalidDpopProof(refusal.description);
     case 'use_dpop_nonce':
       return new errors.UseDpopNonce(refusal.description);
+    case 'invalid_grant':
+      return new errors.InvalidGrant(refusal.description);
   }
 }
 
-interface RequestContext {
+export interface RequestContext {
   readonly grantType: string;
   readonly agent: AgentRecord;
   readonly params: Params;
   /** Thumbprint of the key of the request's valid DPoP proof; null without one. */
   proofJkt: string | null;
   subject?: VerifiedToken;
+  /** The subject of a JWT authorization grant (ADR 0025), for the audit row. */
+  grantSubject?: string;
   audience?: string | null;
+}
+
+/** How an issued token is shaped: an RFC 9068 access token, or a JWT authorization grant (ADR 0025). */
+export interface IssueOptions {
+  readonly form?: 'access_token' | 'authorization_grant';
+  /** Said in the audit row of the grant (a foreign parent, for instance). */
+  readonly description?: string;
 }
 
 export function createGrantHandlers(deps: GrantDeps) {
@@ -116,7 +132,7 @@ export function createGrantHandlers(deps: GrantDeps) {
       rule: refusal.rule,
       grantType: request.grantType,
       clientId: request.agent.id,
-      subject: request.subject?.sub ?? null,
+      subject: request.subject?.sub ?? request.grantSubject ?? null,
       audience: request.audience ?? null,
       requestedScope: typeof request.params.scope === 'string' ? request.params.scope : null,
       parentJti: request.subject?.origin.kind === 'self' ? request.subject.jti : null,
@@ -141,7 +157,9 @@ export function createGrantHandlers(deps: GrantDeps) {
     request: RequestContext,
     decision: IssueDecision,
     issuedTokenType: string,
+    options: IssueOptions = {},
   ): Promise<void> {
+    const asGrant = options.form === 'authorization_grant';
     const jti = randomUUID();
     const txn = decision.txn ?? randomUUID();
     const scope = formatScopes(decision.scopes);
@@ -163,9 +181,11 @@ export function createGrantHandlers(deps: GrantDeps) {
       parentJti: decision.parentJti,
       txn,
       impersonation: decision.impersonation,
+      ...(options.description !== undefined ? { description: options.description } : {}),
     };
     // Sign first: if signing failed after the commit, lineage would name a token nobody holds.
-    const accessToken = await signAccessToken(deps.keys().active, {
+    const sign = asGrant ? signAuthorizationGrant : signAccessToken;
+    const accessToken = await sign(deps.keys().active, {
       iss: deps.issuer,
       sub: decision.sub,
       aud: decision.aud,
@@ -207,7 +227,7 @@ export function createGrantHandlers(deps: GrantDeps) {
     ctx.body = {
       access_token: accessToken,
       issued_token_type: issuedTokenType,
-      token_type: accessTokenType(decision.jkt),
+      token_type: asGrant ? TOKEN_TYPE_NOT_APPLICABLE : accessTokenType(decision.jkt),
       expires_in: decision.exp - decision.iat,
       scope,
     };
@@ -350,7 +370,7 @@ export function createGrantHandlers(deps: GrantDeps) {
       ]),
     );
 
-    const decision = evaluateExchange({
+    const input = {
       request: {
         target: target.value,
         requestedScopes: exchange.requestedScopes,
@@ -365,10 +385,32 @@ export function createGrantHandlers(deps: GrantDeps) {
       serviceMaxDepth: deps.serviceMaxDepth,
       proofJkt: request.proofJkt,
       now,
-    });
+    };
+    // draft-ietf-oauth-identity-chaining §2.3: a target that is a peer's authorization server
+    // (never a registered audience) yields a JWT authorization grant for it (ADR 0025).
+    const peer = audience === null ? await lookup(() => deps.registry.getPeerDomain(target.value)) : null;
+    if (peer !== null && peer.grantRequesters.length > 0) {
+      if (!exchange.requestedTokenTypeGiven || exchange.requestedTokenType === TOKEN_TYPE_JWT) {
+        const grant = evaluateGrantRequest(input, peer);
+        if (!grant.ok) return refuseRequest(ctx, request, grant);
+        return issue(ctx, request, grant.value, TOKEN_TYPE_JWT, { form: 'authorization_grant' });
+      }
+      return refuseRequest(
+        ctx,
+        request,
+        refuse(
+          'unsupported_requested_token_type',
+          'invalid_request',
+          'an authorization server is given a JWT authorization grant: requested_token_type must be urn:ietf:params:oauth:token-type:jwt',
+        ),
+      );
+    }
+    const decision = evaluateExchange(input);
     if (!decision.ok) return refuseRequest(ctx, request, decision);
     await issue(ctx, request, decision.value, exchange.requestedTokenType);
   }
 
-  return { clientCredentials, tokenExchange };
+  const jwtBearer = createJwtBearerGrant(deps, { begin, refuseRequest, issue, lookup, audienceOf });
+
+  return { clientCredentials, tokenExchange, jwtBearer };
 }

@@ -145,7 +145,7 @@ export class InputTokenVerifier {
   async #verifyOwn(role: TokenRole, token: string, now: number): Promise<Result<VerifiedToken>> {
     const verified = await this.#deps.ownTokens.verify(token, { now });
     if (!verified.ok) return invalid(role, FAILURE_DETAILS[verified.reason]);
-    const { payload, standing } = verified.value;
+    const { payload, standing, rootIsPeer } = verified.value;
     const normalised = this.#normalise(
       role,
       payload,
@@ -164,6 +164,7 @@ export class InputTokenVerifier {
           depth: standing.depth,
           depthLimit: standing.depthLimit,
           rootIssuer: standing.rootIssuer,
+          rootIsPeer,
         },
       },
     };

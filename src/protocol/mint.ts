@@ -23,7 +23,12 @@ export interface AccessTokenClaims {
 }
 
 export function signAccessToken(key: LoadedKey, claims: AccessTokenClaims): Promise<string> {
+  return signTypedJwt(key, claims, ACCESS_TOKEN_TYP);
+}
+
+/** Signs `claims` with the active key under an explicit `typ` (RFC 8725 §3.11): one per JWT kind. */
+export function signTypedJwt(key: LoadedKey, claims: AccessTokenClaims, typ: string): Promise<string> {
   return new SignJWT({ ...claims })
-    .setProtectedHeader({ alg: key.alg, typ: ACCESS_TOKEN_TYP, kid: key.kid })
+    .setProtectedHeader({ alg: key.alg, typ, kid: key.kid })
     .sign(key.privateKey);
 }

@@ -9,7 +9,7 @@
  */
 import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { flattenActClaim } from '../domain/act-chain.js';
-import { allAgentsEnabled, chainParticipants } from '../domain/chain-liveness.js';
+import { allAgentsEnabled, localChainParticipants } from '../domain/chain-liveness.js';
 import { standingPrivilege, type StandingPrivilege } from '../domain/standing-privilege.js';
 import type { LineageStore, TokenStanding } from '../infra/lineage-store.js';
 import type { Registry } from '../infra/registry.js';
@@ -41,8 +41,13 @@ export type OwnTokenClaims = JWTPayload &
 export interface OwnToken {
   readonly payload: OwnTokenClaims;
   readonly standing: TokenStanding;
-  /** Every agent holding a place in the chain (the domain's `chainParticipants`), oldest first. */
+  /**
+   * Every agent of this registry holding a place in the chain (the domain's
+   * `localChainParticipants`), oldest first.
+   */
   readonly participants: readonly string[];
+  /** The chain crossed in from a peer domain (ADR 0025). */
+  readonly rootIsPeer: boolean;
 }
 
 export interface OwnTokenRefused {
@@ -68,7 +73,7 @@ export interface OwnTokenVerifierDeps {
    */
   readonly refreshKeys: OnDemandKeyRefresh;
   readonly lineage: Pick<LineageStore, 'standing'>;
-  readonly registry: Pick<Registry, 'getAgents' | 'getTrustedIssuer'>;
+  readonly registry: Pick<Registry, 'getAgents' | 'getTrustedIssuer' | 'getPeerDomain'>;
   readonly clockToleranceSeconds: number;
 }
 
@@ -109,19 +114,23 @@ export class OwnTokenVerifier {
     if (!actors.ok) return failure('invalid_claims');
     const standing = await this.#deps.lineage.standing(payload.jti);
     if (!standing) return failure('unknown_token');
-    // Removing a trusted issuer (a compromised IdP) ends every chain its tokens started.
+    // Removing a trusted issuer (a compromised IdP), or the peer domain a chain crossed in from
+    // (ADR 0025), ends every chain its tokens started.
+    let rootIsPeer = false;
     if (standing.rootIssuer !== null && !(await this.#deps.registry.getTrustedIssuer(standing.rootIssuer))) {
-      return failure('untrusted_root');
+      if (!(await this.#deps.registry.getPeerDomain(standing.rootIssuer))) return failure('untrusted_root');
+      rootIsPeer = true;
     }
-    const participants = chainParticipants({
+    // The agents that answer to this registry: a peer's foreign actors answer to their own domain.
+    const participants = localChainParticipants({
       origin: { kind: 'self' },
       sub: payload.sub,
       subjectIsAgent: standing.subjectIsAgent,
       actors: actors.value,
       clientId: payload[CLAIM_CLIENT_ID],
-      lineage: standing,
+      lineage: { ...standing, rootIsPeer },
     });
-    return { ok: true, value: { payload, standing, participants } };
+    return { ok: true, value: { payload, standing, participants, rootIsPeer } };
   }
 
   /** CONTRACT §3.4, AD-10: a chain holding an agent that is not enabled is dead. */

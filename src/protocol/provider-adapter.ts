@@ -7,7 +7,7 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { ServiceUnavailable } from './errors.js';
 import { hasControlCharacter } from '../domain/audit-field.js';
-import { GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE } from '../domain/types.js';
+import { GRANT_CLIENT_CREDENTIALS, GRANT_JWT_BEARER, GRANT_TOKEN_EXCHANGE } from '../domain/types.js';
 import type { PrismaClient } from '../infra/database.js';
 import type { AgentRecord, Registry } from '../infra/registry.js';
 import { claimReplaySlot, REPLAY_DETECTION_MODEL } from '../infra/replay-store.js';
@@ -40,7 +40,7 @@ export function clientMetadata(agent: AgentRecord): AdapterPayload {
     token_endpoint_auth_method: agent.tokenEndpointAuthMethod,
     // Grant-type permission is decided by our own rule so that it answers unauthorized_client
     // (CONTRACT §3.2); the provider only needs to know the client may reach the token endpoint.
-    grant_types: [GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE],
+    grant_types: [GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE, GRANT_JWT_BEARER],
     response_types: [],
     redirect_uris: [],
     ...(agent.jwks ? { jwks: agent.jwks } : {}),

@@ -6,12 +6,13 @@
  */
 import type { JWK } from 'jose';
 import { Provider, errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import { GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE } from '../domain/types.js';
+import { GRANT_CLIENT_CREDENTIALS, GRANT_JWT_BEARER, GRANT_TOKEN_EXCHANGE } from '../domain/types.js';
 import { WORKLOAD_AUTH_METHODS } from '../domain/workload-identity.js';
 import { clientSecretMatches } from '../infra/client-secrets.js';
 import type { KeySet } from '../infra/signing-keys.js';
 import { clientAssertionProblem } from './client-assertion-claims.js';
-import { ACCEPTED_INPUT_TOKEN_TYPES, ISSUABLE_TOKEN_TYPES } from './constants.js';
+import { ACCEPTED_INPUT_TOKEN_TYPES, ISSUABLE_TOKEN_TYPES, TOKEN_TYPE_JWT } from './constants.js';
+import { JWT_BEARER_PARAMETERS } from './jwt-bearer-grant.js';
 import {
   CLIENT_CREDENTIALS_PARAMETERS,
   REPEATABLE_PARAMETERS,
@@ -210,6 +211,13 @@ export function createProvider(options: ProviderOptions): Provider {
     [...TOKEN_EXCHANGE_PARAMETERS],
     [...REPEATABLE_PARAMETERS],
   );
+  // RFC 7523 §2.1: JWT authorization grants of peer domains (ADR 0025).
+  provider.registerGrantType(
+    GRANT_JWT_BEARER,
+    options.grants.jwtBearer,
+    [...JWT_BEARER_PARAMETERS],
+    [...REPEATABLE_PARAMETERS],
+  );
   provider.use(servedMetadataOnly(Object.keys(options.extraMetadata)) as never);
   for (const middleware of options.middleware) provider.use(middleware as never);
   return provider;
@@ -221,5 +229,8 @@ export function tokenTypeMetadata(): Record<string, unknown> {
     token_exchange_subject_token_types_supported: [...ACCEPTED_INPUT_TOKEN_TYPES],
     token_exchange_actor_token_types_supported: [...ACCEPTED_INPUT_TOKEN_TYPES],
     token_exchange_requested_token_types_supported: [...ISSUABLE_TOKEN_TYPES],
+    // draft-ietf-oauth-identity-chaining §3: what a token exchange for a peer's authorization
+    // server may ask for: a JWT authorization grant.
+    identity_chaining_requested_token_types_supported: [TOKEN_TYPE_JWT],
   };
 }

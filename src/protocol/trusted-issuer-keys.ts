@@ -29,7 +29,8 @@ export class TrustedIssuerKeys {
     this.#fetch = options.fetch;
   }
 
-  keysFor(issuer: TrustedIssuerRecord): JWTVerifyGetKey | null {
+  /** Also serves peer domains' keys (ADR 0025), from an instance of their own. */
+  keysFor(issuer: Pick<TrustedIssuerRecord, 'id' | 'jwks' | 'jwksUri' | 'version'>): JWTVerifyGetKey | null {
     const cached = this.#sets.get(issuer.version);
     if (cached) return cached;
     let set: JWTVerifyGetKey;

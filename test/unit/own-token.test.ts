@@ -133,6 +133,7 @@ function harness(keys: KeySet, afterRefresh: KeySet = keys) {
               version: 'ti-1@1',
             }
           : null,
+      getPeerDomain: async () => null,
     },
     clockToleranceSeconds: TOLERANCE,
   });
@@ -153,7 +154,12 @@ describe('OwnTokenVerifier.verify', () => {
     const result = await verifier.verify(await sign(key), { now: NOW });
     expect(result).toEqual({
       ok: true,
-      value: { payload: claims(), standing: STANDING, participants: ['agent-hidden', 'agent-a'] },
+      value: {
+        payload: claims(),
+        standing: STANDING,
+        participants: ['agent-hidden', 'agent-a'],
+        rootIsPeer: false,
+      },
     });
     expect(refreshes()).toBe(0);
   });

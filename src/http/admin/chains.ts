@@ -77,7 +77,7 @@ function chainNotFound(txn: string, graceDays: number): ProblemError {
 }
 
 export async function chainRoutes(app: FastifyInstance) {
-  const { lineage, config } = app.sts;
+  const { lineage, config, peerGrants } = app.sts;
 
   app.get<{ Params: TxnParams }>(
     '/chains/:txn',
@@ -85,7 +85,7 @@ export async function chainRoutes(app: FastifyInstance) {
       schema: {
         summary: 'Show a delegation chain',
         description:
-          'Every token issued in the chain txn as a tree, parent → child: actor (client_id), subject, audience, scopes, depth, times and status (live, expired or revoked). Lineage retention drops a chain whole once its last token has been expired for LINEAGE_RETENTION_GRACE_DAYS days (plus up to a day, as partitions go by day): the chain then answers 404 like an unknown one, while its audit events stay for AUDIT_RETENTION_DAYS.',
+          'Every token issued in the chain txn as a tree, parent → child (and, for a chain that crossed in from a peer domain, its foreign origin): actor (client_id), subject, audience, scopes, depth, times and status (live, expired or revoked). Lineage retention drops a chain whole once its last token has been expired for LINEAGE_RETENTION_GRACE_DAYS days (plus up to a day, as partitions go by day): the chain then answers 404 like an unknown one, while its audit events stay for AUDIT_RETENTION_DAYS.',
         params: TxnParams,
         response: { 200: ChainView },
       },
@@ -93,7 +93,14 @@ export async function chainRoutes(app: FastifyInstance) {
     async (request) => {
       const rows = await lineage.chainTokens(request.params.txn);
       if (rows.length === 0) throw chainNotFound(request.params.txn, config.lineageRetentionGraceDays);
-      return { txn: request.params.txn, tokenCount: rows.length, roots: chainTree(rows, Date.now()) };
+      // ADR 0025: where a chain that crossed in from a peer domain came from.
+      const origin = await peerGrants.originOf(request.params.txn);
+      return {
+        txn: request.params.txn,
+        tokenCount: rows.length,
+        origin: origin && { ...origin, redeemedAt: origin.redeemedAt.toISOString() },
+        roots: chainTree(rows, Date.now()),
+      };
     },
   );
 }

@@ -12,6 +12,7 @@ import { chainRoutes } from './chains.js';
 import { conflictProblem, type AdminRouteOptions } from './common.js';
 import { adminEventRoutes } from './events.js';
 import { keyRoutes } from './keys.js';
+import { peerDomainRoutes } from './peer-domains.js';
 import { resourceRoutes } from './resources.js';
 import { revocationRoutes } from './revocations.js';
 import { setReceiverRoutes } from './set-receivers.js';
@@ -63,6 +64,7 @@ export async function adminRoutes(app: FastifyInstance): Promise<void> {
   await app.register(resourceRoutes, options);
   await app.register(trustedIssuerRoutes, options);
   await app.register(workloadDomainRoutes, options);
+  await app.register(peerDomainRoutes, options);
   await app.register(revocationRoutes);
   await app.register(auditRoutes);
   await app.register(adminEventRoutes);

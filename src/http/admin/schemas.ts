@@ -7,7 +7,7 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { AGENT_ID_PATTERN, MAX_URL_LENGTH, RESOURCE_ID_PATTERN } from '../../domain/identifiers.js';
-import { GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE } from '../../domain/types.js';
+import { GRANT_CLIENT_CREDENTIALS, GRANT_JWT_BEARER, GRANT_TOKEN_EXCHANGE } from '../../domain/types.js';
 import { ADMIN_ACTIONS, ADMIN_ACTOR_KINDS, ADMIN_TARGET_TYPES } from '../../infra/admin-events.js';
 
 /** CONTRACT §4: a caller-chosen client_id, and a resource id (the `aud` value, usually a URI). */
@@ -34,7 +34,10 @@ export const AUTH_METHODS = [
 ] as const;
 export type AuthMethod = (typeof AUTH_METHODS)[number];
 export const SECRET_AUTH_METHODS: readonly AuthMethod[] = ['client_secret_basic', 'client_secret_post'];
+/** The grants an agent gets by default (CONTRACT §4: both). */
 export const GRANT_TYPES = [GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE] as const;
+/** Every grant an agent may be allowed; the JWT bearer grant of peer domains only on request (ADR 0025). */
+export const ALLOWED_GRANT_TYPES = [...GRANT_TYPES, GRANT_JWT_BEARER] as const;
 
 /** Defaults of CONTRACT §4, applied in code so that PATCH (all optional) never inherits them. */
 export const AGENT_DEFAULTS = {
@@ -110,7 +113,9 @@ const agentFields = {
   jwksUri: HttpUrl,
   allowedScopes: ScopeList,
   allowedAudiences: AudienceList,
-  grantTypes: uniqueList(Type.Union(GRANT_TYPES.map((grant) => Type.Literal(grant))), { minItems: 1 }),
+  grantTypes: uniqueList(Type.Union(ALLOWED_GRANT_TYPES.map((grant) => Type.Literal(grant))), {
+    minItems: 1,
+  }),
   maxDelegationDepth: Type.Integer({ minimum: 1 }),
   tokenTtlSeconds: Type.Integer({ minimum: 1, maximum: MAX_TOKEN_TTL_SECONDS }),
   mayImpersonate: Type.Boolean(),
@@ -577,9 +582,28 @@ export const ChainNodeView = Type.Recursive(
 );
 export type ChainNodeView = Static<typeof ChainNodeView>;
 
+/** ADR 0025: the foreign parent of a chain that crossed in from a peer domain. */
+export const ChainOriginView = Type.Object({
+  issuer: Type.String({ description: 'the peer domain that issued the JWT authorization grant' }),
+  grantJti: Type.String({ description: 'the `jti` of the grant' }),
+  grantTxn: Nullable(
+    Type.String({ description: 'the chain id in the peer domain, when the grant carried one' }),
+  ),
+  grantClientId: Nullable(
+    Type.String({ description: 'the agent of the peer domain the grant was issued to' }),
+  ),
+  foreignActors: Type.Array(Type.String(), {
+    description: "the grant's actors, named here (`agent@issuer`)",
+  }),
+  redeemedBy: Type.String({ description: 'the local client that redeemed the grant' }),
+  redeemedAt: Timestamp,
+});
+export type ChainOriginView = Static<typeof ChainOriginView>;
+
 export const ChainView = Type.Object({
   txn: Type.String(),
   tokenCount: Type.Integer(),
+  origin: Nullable(ChainOriginView),
   roots: Type.Array(ChainNodeView, { description: 'tokens with no parent in the chain; usually one' }),
 });
 export type ChainView = Static<typeof ChainView>;

@@ -14,6 +14,9 @@ import { postTokenRequest, type TokenSet } from './token-request.js';
 
 export const GRANT_TYPE_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const TOKEN_TYPE_ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
+export const TOKEN_TYPE_JWT = 'urn:ietf:params:oauth:token-type:jwt';
+/** RFC 7523 §2.1: redeeming a JWT authorization grant. */
+export const GRANT_TYPE_JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
 export interface AgentStsClientOptions {
   /** The agent-sts issuer identifier (`ISSUER`). */
@@ -45,6 +48,22 @@ export interface ExchangeParameters extends TokenTarget {
   /** Default urn:ietf:params:oauth:token-type:access_token when an actor token is given. */
   readonly actorTokenType?: string;
   readonly requestedTokenType?: string;
+}
+
+/** draft-ietf-oauth-identity-chaining §2.3: a grant for another domain's authorization server. */
+export interface AuthorizationGrantParameters {
+  readonly subjectToken: string;
+  /** Default urn:ietf:params:oauth:token-type:access_token. */
+  readonly subjectTokenType?: string;
+  /** The issuer identifier of the other domain's authorization server. */
+  readonly authorizationServer: string;
+  readonly scope?: string | readonly string[];
+}
+
+/** RFC 7523 §2.1 at the other domain's authorization server: the grant, and the one target. */
+export interface GrantRedemptionParameters extends TokenTarget {
+  /** The JWT authorization grant obtained with `authorizationGrant` in the home domain. */
+  readonly assertion: string;
 }
 
 function scopeOf(scope: TokenTarget['scope']): string | undefined {
@@ -116,6 +135,43 @@ export class AgentStsClient {
       requested_token_type: parameters.requestedTokenType,
     });
     return this.#issue(fields);
+  }
+
+  /**
+   * draft-ietf-oauth-identity-chaining §2.3: exchanges the token this agent received for a JWT
+   * authorization grant for another trust domain's authorization server. Never cached: a grant is
+   * spent where it is redeemed.
+   */
+  authorizationGrant(parameters: AuthorizationGrantParameters): Promise<TokenSet> {
+    return this.#request(
+      definedFields({
+        grant_type: GRANT_TYPE_TOKEN_EXCHANGE,
+        subject_token: parameters.subjectToken,
+        subject_token_type: parameters.subjectTokenType ?? TOKEN_TYPE_ACCESS_TOKEN,
+        resource: parameters.authorizationServer,
+        requested_token_type: TOKEN_TYPE_JWT,
+        scope: scopeOf(parameters.scope),
+      }),
+    );
+  }
+
+  /**
+   * RFC 7523 §2.1, draft-ietf-oauth-identity-chaining §2.4: redeems a JWT authorization grant of
+   * another trust domain at this client's authorization server (`issuer`) for an access token.
+   */
+  redeemAuthorizationGrant(parameters: GrantRedemptionParameters): Promise<TokenSet> {
+    if (parameters.audience === undefined && parameters.resource === undefined) {
+      throw new TypeError('redeemAuthorizationGrant needs an audience or a resource');
+    }
+    return this.#request(
+      definedFields({
+        grant_type: GRANT_TYPE_JWT_BEARER,
+        assertion: parameters.assertion,
+        audience: parameters.audience,
+        resource: parameters.resource,
+        scope: scopeOf(parameters.scope),
+      }),
+    );
   }
 
   /**

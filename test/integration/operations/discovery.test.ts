@@ -59,11 +59,12 @@ describe('discovery metadata', () => {
         'security_event_poll_endpoint',
         'security_event_delivery_methods_supported',
         'security_event_types_supported',
+        'identity_chaining_requested_token_types_supported',
       ].sort(),
     );
     expect(metadata.issuer).toBe(server.baseUrl);
     expect([...(metadata.grant_types_supported as string[])].sort()).toEqual(
-      ['client_credentials', GRANT_TOKEN_EXCHANGE].sort(),
+      ['client_credentials', GRANT_TOKEN_EXCHANGE, 'urn:ietf:params:oauth:grant-type:jwt-bearer'].sort(),
     );
   });
 

@@ -143,7 +143,7 @@ describe('request bodies (RL-01, RL-02)', () => {
     'password',
     'authorization_code',
     'refresh_token',
-    'urn:ietf:params:oauth:grant-type:jwt-bearer',
+    'urn:ietf:params:oauth:grant-type:saml2-bearer',
     'implicit',
   ])('refuses grant_type %s as unsupported_grant_type', async (grantType) => {
     await expectRefusal(() => requestToken(server, agent, { grant_type: grantType, audience: RESOURCE }), {
