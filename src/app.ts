@@ -255,6 +255,10 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
       claimProof: (jkt, jti, expiresAt) => claimDpopProof(database.prisma, jkt, jti, expiresAt),
       requireNonce: config.requireDpopNonce,
     }),
+    txnTokens:
+      config.txnTokenTrustDomain === null
+        ? null
+        : { trustDomain: config.txnTokenTrustDomain, lifetimeSeconds: config.txnTokenLifetimeSeconds },
     logError: (error, message) => app.log.error({ err: error }, message),
   });
   const Adapter = createAdapterClass(database.prisma, registry);
@@ -267,7 +271,10 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
       grants,
       jwksFetch,
       dpopNonceSecret: config.requireDpopNonce ? dpopNonceSecret(config.keyEncryptionKey) : null,
-      extraMetadata: { ...tokenTypeMetadata(), ...tokenManagementMetadata(config.issuer) },
+      extraMetadata: {
+        ...tokenTypeMetadata(config.txnTokenTrustDomain !== null),
+        ...tokenManagementMetadata(config.issuer),
+      },
       middleware: [tokenEndpointMetrics(metrics), tokenEndpointHooks(lineage, registry, app.log)],
     });
     provider.on('grant.error', onGrantError);

@@ -40,6 +40,8 @@ export const RULE_ERRORS: Readonly<Record<RuleCode, OAuthErrorCode | null>> = Ob
   actor_token_binding_mismatch: 'invalid_request',
   audience_withdrawn: 'invalid_request',
   scope_withdrawn: 'invalid_scope',
+  trust_domain_mismatch: 'invalid_target',
+  txn_context_conflict: 'invalid_request',
 });
 
 /**

@@ -69,7 +69,11 @@ export type RuleCode =
    * ADR 0013: a scope the request relies on (a named scope, every scope, or `sts:admin`) was
    * withdrawn from the agent that obtained the presented token.
    */
-  | 'scope_withdrawn';
+  | 'scope_withdrawn'
+  /** ADR 0024: a Txn-Token request names an audience other than the configured Trust Domain. */
+  | 'trust_domain_mismatch'
+  /** ADR 0024: a replacement Txn-Token would change a context value its input asserts. */
+  | 'txn_context_conflict';
 
 /** A typed refusal: the audit log stores `rule`, the client sees `error` and `description`. */
 export interface Refusal {

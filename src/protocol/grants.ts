@@ -28,13 +28,14 @@ import type { AgentRecord, Registry } from '../infra/registry.js';
 import type { KeySet } from '../infra/signing-keys.js';
 import { standingDetail } from './client-auth-failure.js';
 import { accessTokenType } from './confirmation.js';
-import { ADMIN_SCOPE, TOKEN_TYPE_ACCESS_TOKEN } from './constants.js';
+import { ADMIN_SCOPE, TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_TXN_TOKEN } from './constants.js';
 import type { DpopProofVerifier } from './dpop-proof.js';
-import { parseExchange, parseTarget, type Params } from './exchange-request.js';
+import { parseExchange, parseTarget, type ParsedExchange, type Params } from './exchange-request.js';
 import { RateLimited, ServiceUnavailable } from './errors.js';
 import type { InputTokenVerifier } from './input-token.js';
 import { signAccessToken } from './mint.js';
 import { epochSeconds } from './clock.js';
+import { createTxnTokenGrant, type TxnTokenSettings } from './txn-token-grant.js';
 
 export interface GrantDeps {
   readonly issuer: string;
@@ -46,6 +47,8 @@ export interface GrantDeps {
   readonly keys: () => KeySet;
   readonly rateCounter: RateCounter;
   readonly dpopProofs: DpopProofVerifier;
+  /** Transaction Tokens (ADR 0024): the configured Trust Domain, or null when they are off. */
+  readonly txnTokens: TxnTokenSettings | null;
   /** Where dependency failures are reported; the client only sees 503. */
   readonly logError: (error: unknown, message: string) => void;
 }
@@ -54,6 +57,16 @@ export interface GrantDeps {
 function presentedAuthMethod(ctx: KoaContextWithOIDC): string {
   if (/^basic /i.test(ctx.get('authorization'))) return 'client_secret_basic';
   return ctx.oidc.params?.client_assertion !== undefined ? 'private_key_jwt' : 'client_secret_post';
+}
+
+/**
+ * The parameters whose values are JSON (Txn-Tokens draft, "Txn-Token Request"): JSON allows line
+ * breaks and tabs between its tokens, and holds none raw inside a string; they are parsed, not
+ * stored, so they are left out of the control-character check.
+ */
+function withoutJsonParameters(params: Params): Params {
+  const { request_context: _context, request_details: _details, ...rest } = params;
+  return rest;
 }
 
 /** Marks a token-endpoint request whose decision the grant has already audited. */
@@ -78,7 +91,7 @@ function providerError(refusal: Refusal): Error {
   }
 }
 
-interface RequestContext {
+export interface RequestContext {
   readonly grantType: string;
   readonly agent: AgentRecord;
   readonly params: Params;
@@ -242,7 +255,7 @@ export function createGrantHandlers(deps: GrantDeps) {
       throw new RateLimited(limit.retryAfterSeconds);
     }
     // RFC 6749 §5.2: a malformed parameter; refused before any token is verified or proof spent.
-    const malformed = parameterWithControlCharacter(request.params);
+    const malformed = parameterWithControlCharacter(withoutJsonParameters(request.params));
     if (malformed !== null) {
       await refuseRequest(
         ctx,
@@ -260,12 +273,15 @@ export function createGrantHandlers(deps: GrantDeps) {
 
   /**
    * The registry entry of a target. The issuer itself is an implicit audience that accepts only
-   * `sts:admin` (CONTRACT §4): the admin API's own access tokens are issued for it.
+   * `sts:admin` (CONTRACT §4): the admin API's own access tokens are issued for it. The Trust
+   * Domain of Txn-Tokens is no audience of an access token (ADR 0024), so that an access token can
+   * never pass where a Txn-Token is expected.
    */
   function audienceOf(target: string): Promise<AudienceEntry | null> {
     if (target === deps.issuer) {
       return Promise.resolve({ kind: 'resource', id: target, acceptedScopes: [ADMIN_SCOPE] });
     }
+    if (target === deps.txnTokens?.trustDomain) return Promise.resolve(null);
     return deps.registry.getAudience(target);
   }
 
@@ -288,6 +304,31 @@ export function createGrantHandlers(deps: GrantDeps) {
       throw new ServiceUnavailable();
     }
   }
+
+  /** RFC 8693 §2.1 `actor_token`, verified; null when none was sent. A bad one is refused. */
+  async function actorTokenOf(
+    ctx: KoaContextWithOIDC,
+    request: RequestContext,
+    exchange: ParsedExchange,
+    now: number,
+  ): Promise<VerifiedToken | null> {
+    if (!exchange.actorToken || !exchange.actorTokenType) return null;
+    const { actorToken, actorTokenType } = exchange;
+    const actor = await lookup(() => deps.verifier.verify('actor_token', actorToken, actorTokenType, now));
+    if (!actor.ok) return refuseRequest(ctx, request, actor);
+    return actor.value;
+  }
+
+  const txnTokenExchange = createTxnTokenGrant({
+    issuer: deps.issuer,
+    serviceMaxDepth: deps.serviceMaxDepth,
+    settings: deps.txnTokens,
+    registry: deps.registry,
+    lineage: deps.lineage,
+    verifier: deps.verifier,
+    keys: deps.keys,
+    steps: { audit, refuseRequest, lookup, actorTokenOf, addressedAgents },
+  });
 
   async function clientCredentials(ctx: KoaContextWithOIDC): Promise<void> {
     const request = await begin(ctx, GRANT_CLIENT_CREDENTIALS);
@@ -316,25 +357,16 @@ export function createGrantHandlers(deps: GrantDeps) {
     const exchange = parsed.value;
     request.audience = exchange.target;
 
+    if (exchange.requestedTokenType === TOKEN_TYPE_TXN_TOKEN) {
+      return txnTokenExchange(ctx, request, exchange, now);
+    }
+
     const subject = await lookup(() =>
       deps.verifier.verify('subject_token', exchange.subjectToken, exchange.subjectTokenType, now),
     );
     if (!subject.ok) return refuseRequest(ctx, request, subject);
     request.subject = subject.value;
-
-    let actorToken: VerifiedToken | null = null;
-    if (exchange.actorToken && exchange.actorTokenType) {
-      const actor = await lookup(() =>
-        deps.verifier.verify(
-          'actor_token',
-          exchange.actorToken as string,
-          exchange.actorTokenType as string,
-          now,
-        ),
-      );
-      if (!actor.ok) return refuseRequest(ctx, request, actor);
-      actorToken = actor.value;
-    }
+    const actorToken = await actorTokenOf(ctx, request, exchange, now);
 
     const target = resolveTarget(request.agent, exchange.target);
     if (!target.ok) return refuseRequest(ctx, request, target);

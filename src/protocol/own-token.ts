@@ -15,7 +15,15 @@ import type { LineageStore, TokenStanding } from '../infra/lineage-store.js';
 import type { Registry } from '../infra/registry.js';
 import type { KeySet, LoadedKey } from '../infra/signing-keys.js';
 import { audiencesOf, decodeCompactJwt, scopesOf, type CompactJwtFailure } from './compact-jwt.js';
-import { ACCESS_TOKEN_TYP, CLAIM_ACT, CLAIM_CLIENT_ID, CLAIM_TXN, MAX_ACT_NESTING } from './constants.js';
+import {
+  ACCESS_TOKEN_TYP,
+  CLAIM_ACT,
+  CLAIM_CLIENT_ID,
+  CLAIM_REQ_WL,
+  CLAIM_TXN,
+  MAX_ACT_NESTING,
+  TXN_TOKEN_TYP,
+} from './constants.js';
 import type { OnDemandKeyRefresh } from './key-refresh.js';
 import type { AccessTokenClaims } from './mint.js';
 
@@ -59,6 +67,28 @@ export interface OwnTokenVerifyOptions {
   readonly audience?: string;
 }
 
+/**
+ * The claims every Txn-Token this service mints carries, checked (ADR 0024). `req_wl`, the
+ * requesting workload, is the agent that obtained it, as `client_id` is for an access token.
+ */
+export type OwnTxnTokenClaims = JWTPayload &
+  Pick<AccessTokenClaims, 'iss' | 'sub' | 'jti' | 'exp' | 'iat' | 'txn'> & { readonly req_wl: string };
+
+export interface OwnTxnToken {
+  readonly payload: OwnTxnTokenClaims;
+  readonly standing: TokenStanding;
+  readonly participants: readonly string[];
+}
+
+export type OwnTxnTokenResult = { readonly ok: true; readonly value: OwnTxnToken } | OwnTokenRefused;
+
+/** The two kinds of JWT this service signs, each with its own `typ` and obtainer claim. */
+const KINDS = {
+  access_token: { typ: ACCESS_TOKEN_TYP, obtainer: CLAIM_CLIENT_ID },
+  txn_token: { typ: TXN_TOKEN_TYP, obtainer: CLAIM_REQ_WL },
+} as const;
+type Kind = keyof typeof KINDS;
+
 export interface OwnTokenVerifierDeps {
   readonly issuer: string;
   readonly keys: () => KeySet;
@@ -76,7 +106,7 @@ function failure(reason: OwnTokenFailure): OwnTokenRefused {
   return { ok: false, reason };
 }
 
-function hasOwnClaims(payload: JWTPayload): payload is OwnTokenClaims {
+function hasOwnClaims(payload: JWTPayload, kind: Kind): boolean {
   return (
     typeof payload.iss === 'string' &&
     typeof payload.sub === 'string' &&
@@ -84,7 +114,7 @@ function hasOwnClaims(payload: JWTPayload): payload is OwnTokenClaims {
     typeof payload.jti === 'string' &&
     typeof payload.exp === 'number' &&
     typeof payload.iat === 'number' &&
-    typeof payload[CLAIM_CLIENT_ID] === 'string' &&
+    typeof payload[KINDS[kind].obtainer] === 'string' &&
     typeof payload[CLAIM_TXN] === 'string'
   );
 }
@@ -97,12 +127,28 @@ export class OwnTokenVerifier {
   }
 
   /** Structure first, then key, signature and claims, and only then lineage. */
-  async verify(token: string, options: OwnTokenVerifyOptions): Promise<OwnTokenResult> {
+  verify(token: string, options: OwnTokenVerifyOptions): Promise<OwnTokenResult> {
+    return this.#verify(token, options, 'access_token') as Promise<OwnTokenResult>;
+  }
+
+  /**
+   * The same checks for one of this service's Txn-Tokens (`typ` `txntoken+jwt`, ADR 0024): only a
+   * Txn-Token passes here, and only an access token passes `verify`.
+   */
+  verifyTxnToken(token: string, options: OwnTokenVerifyOptions): Promise<OwnTxnTokenResult> {
+    return this.#verify(token, options, 'txn_token') as Promise<OwnTxnTokenResult>;
+  }
+
+  async #verify(
+    token: string,
+    options: OwnTokenVerifyOptions,
+    kind: Kind,
+  ): Promise<OwnTokenResult | OwnTxnTokenResult> {
     const decoded = decodeCompactJwt(token);
     if (!decoded.ok) return failure(decoded.reason);
     const key = await this.#key(decoded.header.kid);
     if (!key) return failure('unknown_key');
-    const verified = await this.#checkSignatureAndClaims(token, key, options);
+    const verified = await this.#checkSignatureAndClaims(token, key, options, kind);
     if (!verified.ok) return verified;
     const payload = verified.value;
     const actors = flattenActClaim(payload[CLAIM_ACT], MAX_ACT_NESTING);
@@ -118,10 +164,10 @@ export class OwnTokenVerifier {
       sub: payload.sub,
       subjectIsAgent: standing.subjectIsAgent,
       actors: actors.value,
-      clientId: payload[CLAIM_CLIENT_ID],
+      clientId: payload[KINDS[kind].obtainer] as string,
       lineage: standing,
     });
-    return { ok: true, value: { payload, standing, participants } };
+    return { ok: true, value: { payload, standing, participants } } as OwnTokenResult | OwnTxnTokenResult;
   }
 
   /** CONTRACT §3.4, AD-10: a chain holding an agent that is not enabled is dead. */
@@ -156,20 +202,24 @@ export class OwnTokenVerifier {
     token: string,
     key: LoadedKey,
     { now, audience }: OwnTokenVerifyOptions,
-  ): Promise<{ readonly ok: true; readonly value: OwnTokenClaims } | OwnTokenRefused> {
+    kind: Kind,
+  ): Promise<{ readonly ok: true; readonly value: OwnTokenClaims & OwnTxnTokenClaims } | OwnTokenRefused> {
     const tolerance = this.#deps.clockToleranceSeconds;
     try {
       const { payload } = await jwtVerify(token, key.publicKey, {
         algorithms: [key.alg],
-        typ: ACCESS_TOKEN_TYP, // RFC 9068 §4
+        // RFC 9068 §4, and the Txn-Tokens draft's "JWT Header": one `typ` per kind (RFC 8725 §3.11).
+        typ: KINDS[kind].typ,
         issuer: this.#deps.issuer,
         audience,
         clockTolerance: tolerance,
         currentDate: new Date(now * 1000),
         requiredClaims: ['exp', 'iat', 'jti', 'sub'],
       });
-      if (!hasOwnClaims(payload) || payload.iat > now + tolerance) return failure('invalid_claims');
-      return { ok: true, value: payload };
+      if (!hasOwnClaims(payload, kind) || (payload.iat as number) > now + tolerance) {
+        return failure('invalid_claims');
+      }
+      return { ok: true, value: payload as OwnTokenClaims & OwnTxnTokenClaims };
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) return failure('expired');
       if (error instanceof joseErrors.JWTClaimValidationFailed) return failure('invalid_claims');

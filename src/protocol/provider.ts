@@ -10,7 +10,7 @@ import { GRANT_CLIENT_CREDENTIALS, GRANT_TOKEN_EXCHANGE } from '../domain/types.
 import { clientSecretMatches } from '../infra/client-secrets.js';
 import type { KeySet } from '../infra/signing-keys.js';
 import { clientAssertionProblem } from './client-assertion-claims.js';
-import { ACCEPTED_INPUT_TOKEN_TYPES, ISSUABLE_TOKEN_TYPES } from './constants.js';
+import { ACCEPTED_INPUT_TOKEN_TYPES, ISSUABLE_TOKEN_TYPES, TXN_TOKEN_TYPES } from './constants.js';
 import {
   CLIENT_CREDENTIALS_PARAMETERS,
   REPEATABLE_PARAMETERS,
@@ -189,11 +189,16 @@ export function createProvider(options: ProviderOptions): Provider {
   return provider;
 }
 
-/** Discovery metadata beyond what oidc-provider emits itself (CONTRACT §2). */
-export function tokenTypeMetadata(): Record<string, unknown> {
+/**
+ * Discovery metadata beyond what oidc-provider emits itself (CONTRACT §2). Txn-Tokens appear only
+ * while a Trust Domain is configured (ADR 0024): as a requested type, and as a subject type (for a
+ * replacement).
+ */
+export function tokenTypeMetadata(txnTokens: boolean): Record<string, unknown> {
+  const txnTypes = txnTokens ? TXN_TOKEN_TYPES : [];
   return {
-    token_exchange_subject_token_types_supported: [...ACCEPTED_INPUT_TOKEN_TYPES],
+    token_exchange_subject_token_types_supported: [...ACCEPTED_INPUT_TOKEN_TYPES, ...txnTypes],
     token_exchange_actor_token_types_supported: [...ACCEPTED_INPUT_TOKEN_TYPES],
-    token_exchange_requested_token_types_supported: [...ISSUABLE_TOKEN_TYPES],
+    token_exchange_requested_token_types_supported: [...ISSUABLE_TOKEN_TYPES, ...txnTypes],
   };
 }
