@@ -14,6 +14,8 @@ import { postTokenRequest, type TokenSet } from './token-request.js';
 
 export const GRANT_TYPE_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const TOKEN_TYPE_ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
+/** draft-ietf-oauth-transaction-tokens: a Transaction Token (Txn-Token). */
+export const TOKEN_TYPE_TXN_TOKEN = 'urn:ietf:params:oauth:token-type:txn_token';
 
 export interface AgentStsClientOptions {
   /** The agent-sts issuer identifier (`ISSUER`). */
@@ -45,6 +47,22 @@ export interface ExchangeParameters extends TokenTarget {
   /** Default urn:ietf:params:oauth:token-type:access_token when an actor token is given. */
   readonly actorTokenType?: string;
   readonly requestedTokenType?: string;
+}
+
+/** A Txn-Token request ("Txn-Token Request" of draft-ietf-oauth-transaction-tokens). */
+export interface TransactionTokenParameters {
+  /** The Trust Domain agent-sts issues Txn-Tokens for (its `TXN_TOKEN_TRUST_DOMAIN`). */
+  readonly trustDomain: string;
+  /** The purpose of the transaction: required, never wider than the subject token's scope. */
+  readonly scope: string | readonly string[];
+  /** The token this agent received (addressed to it), or a Txn-Token to replace. */
+  readonly subjectToken: string;
+  /** Default access_token; TOKEN_TYPE_TXN_TOKEN asks for a replacement of a Txn-Token. */
+  readonly subjectTokenType?: string;
+  /** `request_context`: the environment of the request (becomes `rctx`). */
+  readonly requestContext?: Readonly<Record<string, unknown>>;
+  /** `request_details`: the details of the transaction (become `tctx`, immutable downstream). */
+  readonly requestDetails?: Readonly<Record<string, unknown>>;
 }
 
 function scopeOf(scope: TokenTarget['scope']): string | undefined {
@@ -116,6 +134,29 @@ export class AgentStsClient {
       requested_token_type: parameters.requestedTokenType,
     });
     return this.#issue(fields);
+  }
+
+  /**
+   * A Txn-Token for the Trust Domain (ADR 0024), never cached: each transaction gets its own. It
+   * is sent to the next workload as it is, in the `Txn-Token` header, not as an access token.
+   */
+  transactionToken(parameters: TransactionTokenParameters): Promise<TokenSet> {
+    const scope = scopeOf(parameters.scope);
+    if (!scope) throw new TypeError('a Txn-Token needs a scope');
+    const json = (value: Readonly<Record<string, unknown>> | undefined) =>
+      value === undefined ? undefined : JSON.stringify(value);
+    return this.#request(
+      definedFields({
+        grant_type: GRANT_TYPE_TOKEN_EXCHANGE,
+        requested_token_type: TOKEN_TYPE_TXN_TOKEN,
+        audience: parameters.trustDomain,
+        scope,
+        subject_token: parameters.subjectToken,
+        subject_token_type: parameters.subjectTokenType ?? TOKEN_TYPE_ACCESS_TOKEN,
+        request_context: json(parameters.requestContext),
+        request_details: json(parameters.requestDetails),
+      }),
+    );
   }
 
   /**

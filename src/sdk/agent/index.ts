@@ -2,8 +2,18 @@
  * `agent-sts/agent`: an agent's client of agent-sts (tokens for itself, token exchange for the
  * next hop, DPoP). Depends on jose alone; nothing of the agent-sts server is imported.
  */
-export { AgentStsClient, GRANT_TYPE_TOKEN_EXCHANGE, TOKEN_TYPE_ACCESS_TOKEN } from './client.js';
-export type { AgentStsClientOptions, ExchangeParameters, TokenTarget } from './client.js';
+export {
+  AgentStsClient,
+  GRANT_TYPE_TOKEN_EXCHANGE,
+  TOKEN_TYPE_ACCESS_TOKEN,
+  TOKEN_TYPE_TXN_TOKEN,
+} from './client.js';
+export type {
+  AgentStsClientOptions,
+  ExchangeParameters,
+  TokenTarget,
+  TransactionTokenParameters,
+} from './client.js';
 export type { ClientAuthentication } from './client-authentication.js';
 export { createClientAssertion, CLIENT_ASSERTION_TYPE, CLIENT_ASSERTION_TYP } from './client-assertion.js';
 export type { ClientAssertionOptions } from './client-assertion.js';
