@@ -9,12 +9,13 @@
 import { buildActClaim } from './act-chain.js';
 import { checkActorToken } from './actor-token.js';
 import { attenuateScopes } from './attenuation.js';
-import { chainParticipants, checkChainLiveness } from './chain-liveness.js';
+import { checkChainLiveness } from './chain-liveness.js';
 import { checkClientEnabled } from './client-enabled.js';
 import { checkDelegationCycle } from './delegation-cycle.js';
-import { checkDelegationDepth, depthAfterHop, inheritedDepthLimit } from './delegation-depth.js';
+import { checkDelegationDepth } from './delegation-depth.js';
 import { checkProofRequired, checkTokenHolder } from './dpop-binding.js';
 import { checkGrantAllowed } from './grant-allowed.js';
+import { hopLineage, type HopLineage } from './hop-lineage.js';
 import { tokenLifetime } from './lifetime.js';
 import { checkMayAct } from './may-act.js';
 import { accept, refuse } from './refusal.js';
@@ -73,7 +74,7 @@ export interface TxnTokenInput {
 }
 
 /** What to issue: the Txn-Token's claims, and what lineage records of it. */
-export interface TxnTokenDecision extends TransactionContext {
+export interface TxnTokenDecision extends TransactionContext, HopLineage {
   readonly sub: string;
   /** The Trust Domain. */
   readonly aud: string;
@@ -81,15 +82,8 @@ export interface TxnTokenDecision extends TransactionContext {
   readonly requester: string;
   readonly scopes: readonly string[];
   readonly act: ActClaim;
-  readonly depth: number;
-  readonly depthLimit: number | null;
-  readonly rootIssuer: string | null;
   readonly iat: number;
   readonly exp: number;
-  /** Chain id to reuse, or null to start a new chain. */
-  readonly txn: string | null;
-  readonly parentJti: string | null;
-  readonly chainAgents: readonly string[];
   readonly replacement: boolean;
 }
 
@@ -239,25 +233,16 @@ export function evaluateTxnTokenRequest(input: TxnTokenInput): Result<TxnTokenDe
   });
   if (!lifetime.ok) return lifetime;
 
-  const ownToken = subject.origin.kind === 'self';
   return accept({
     sub: subject.sub,
     aud: input.trustDomain,
     requester: actor,
     scopes: scopes.value,
     act: buildActClaim([...subject.actors, actor]) ?? { sub: actor },
-    depth: depthAfterHop(subject),
-    depthLimit: inheritedDepthLimit(subject),
-    rootIssuer:
-      subject.origin.kind === 'trusted_issuer'
-        ? subject.origin.issuer
-        : (subject.lineage?.rootIssuer ?? null),
+    // "Txn-Token as a subject_token": `txn` and `sub` never change; `txn` is the chain id.
+    ...hopLineage(subject, actor),
     iat: lifetime.value.iat,
     exp: lifetime.value.exp,
-    // "Txn-Token as a subject_token": `txn` and `sub` never change; `txn` is the chain id.
-    txn: ownToken ? subject.txn : null,
-    parentJti: ownToken ? subject.jti : null,
-    chainAgents: [...chainParticipants(subject), actor],
     replacement: input.replaced !== null,
     rctx: context.value.rctx,
     tctx: context.value.tctx,

@@ -3,7 +3,6 @@
  * oidc-provider has already authenticated the agent (`ctx.oidc.client`); each handler reads as the
  * flow of DESIGN.md: parse → verify input tokens → decide (pure domain) → record → sign → answer.
  */
-import { randomUUID } from 'node:crypto';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { evaluateClientCredentials } from '../domain/client-credentials.js';
 import { parameterWithControlCharacter } from '../domain/audit-field.js';
@@ -11,7 +10,6 @@ import { chainParticipants } from '../domain/chain-liveness.js';
 import { evaluateExchange } from '../domain/exchange.js';
 import { checkGrantAllowed } from '../domain/grant-allowed.js';
 import { refuse } from '../domain/refusal.js';
-import { formatScopes } from '../domain/scopes.js';
 import { resolveTarget } from '../domain/target.js';
 import {
   GRANT_CLIENT_CREDENTIALS,
@@ -33,7 +31,7 @@ import type { DpopProofVerifier } from './dpop-proof.js';
 import { parseExchange, parseTarget, type ParsedExchange, type Params } from './exchange-request.js';
 import { RateLimited, ServiceUnavailable } from './errors.js';
 import type { InputTokenVerifier } from './input-token.js';
-import { signAccessToken } from './mint.js';
+import { newToken, signAccessToken, type IssuedToken } from './mint.js';
 import { epochSeconds } from './clock.js';
 import { createTxnTokenGrant, type TxnTokenSettings } from './txn-token-grant.js';
 
@@ -146,15 +144,17 @@ export function createGrantHandlers(deps: GrantDeps) {
     throw providerError(refusal);
   }
 
-  async function issue(
+  /**
+   * Writes the lineage row and the granted audit event of a token already signed, in one statement
+   * (DESIGN.md step 5); a failure answers 503 and the token is never handed out.
+   */
+  async function recordGrant(
     ctx: KoaContextWithOIDC,
     request: RequestContext,
     decision: IssueDecision,
-    issuedTokenType: string,
+    issued: IssuedToken,
   ): Promise<void> {
-    const jti = randomUUID();
-    const txn = decision.txn ?? randomUUID();
-    const scope = formatScopes(decision.scopes);
+    const { jti, txn, scope } = issued;
     // An agent's own token has the agent as subject; a derived token inherits its subject's kind
     // (impersonation included, though its token shows no `act`).
     const subjectIsAgent = request.subject
@@ -173,22 +173,8 @@ export function createGrantHandlers(deps: GrantDeps) {
       parentJti: decision.parentJti,
       txn,
       impersonation: decision.impersonation,
+      ...(issued.description ? { description: issued.description } : {}),
     };
-    // Sign first: if signing failed after the commit, lineage would name a token nobody holds.
-    const accessToken = await signAccessToken(deps.keys().active, {
-      iss: deps.issuer,
-      sub: decision.sub,
-      aud: decision.aud,
-      client_id: decision.clientId,
-      scope,
-      ...(decision.act ? { act: decision.act } : {}),
-      ...(decision.jkt !== null ? { cnf: { jkt: decision.jkt } } : {}),
-      txn,
-      jti,
-      iat: decision.iat,
-      nbf: decision.iat,
-      exp: decision.exp,
-    });
     await audit(ctx, record, () =>
       deps.lineage.recordIssuance(
         {
@@ -213,6 +199,32 @@ export function createGrantHandlers(deps: GrantDeps) {
         record,
       ),
     );
+  }
+
+  async function issue(
+    ctx: KoaContextWithOIDC,
+    request: RequestContext,
+    decision: IssueDecision,
+    issuedTokenType: string,
+  ): Promise<void> {
+    const issued = newToken(decision);
+    const { jti, txn, scope } = issued;
+    // Sign first: if signing failed after the commit, lineage would name a token nobody holds.
+    const accessToken = await signAccessToken(deps.keys().active, {
+      iss: deps.issuer,
+      sub: decision.sub,
+      aud: decision.aud,
+      client_id: decision.clientId,
+      scope,
+      ...(decision.act ? { act: decision.act } : {}),
+      ...(decision.jkt !== null ? { cnf: { jkt: decision.jkt } } : {}),
+      txn,
+      jti,
+      iat: decision.iat,
+      nbf: decision.iat,
+      exp: decision.exp,
+    });
+    await recordGrant(ctx, request, decision, issued);
     // RFC 8693 §2.2.1 (and RFC 6749 §5.1 for client_credentials); no refresh token.
     ctx.body = {
       access_token: accessToken,
@@ -327,7 +339,7 @@ export function createGrantHandlers(deps: GrantDeps) {
     lineage: deps.lineage,
     verifier: deps.verifier,
     keys: deps.keys,
-    steps: { audit, refuseRequest, lookup, actorTokenOf, addressedAgents },
+    steps: { recordGrant, refuseRequest, lookup, actorTokenOf, addressedAgents },
   });
 
   async function clientCredentials(ctx: KoaContextWithOIDC): Promise<void> {

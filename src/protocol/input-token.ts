@@ -173,7 +173,11 @@ export class InputTokenVerifier {
   async #verifyOwn(role: TokenRole, token: string, now: number): Promise<Result<VerifiedToken>> {
     const verified = await this.#deps.ownTokens.verify(token, { now });
     if (!verified.ok) return invalid(role, FAILURE_DETAILS[verified.reason]);
-    const { payload, standing } = verified.value;
+    return this.#normaliseOwn(role, verified.value.payload, verified.value.standing);
+  }
+
+  /** One of this service's own tokens, normalised, with what lineage recorded of it. */
+  #normaliseOwn(role: TokenRole, payload: JWTPayload, standing: TokenStanding): Result<VerifiedToken> {
     const normalised = this.#normalise(
       role,
       payload,
@@ -213,21 +217,11 @@ export class InputTokenVerifier {
     const rctx = contextClaim(payload[CLAIM_RCTX]);
     const tctx = contextClaim(payload[CLAIM_TCTX]);
     if (rctx === undefined || tctx === undefined) return invalid(role, 'has a malformed context claim');
-    const normalised = this.#normalise(
-      role,
-      payload,
-      SELF,
-      'scope',
-      standing.revoked,
-      standing.subjectIsAgent,
-    );
+    const normalised = this.#normaliseOwn(role, payload, standing);
     if (!normalised.ok) return normalised;
     return {
       ok: true,
-      value: {
-        token: { ...normalised.value, clientId: payload.req_wl, lineage: lineageOf(standing) },
-        context: { rctx, tctx },
-      },
+      value: { token: { ...normalised.value, clientId: payload.req_wl }, context: { rctx, tctx } },
     };
   }
 

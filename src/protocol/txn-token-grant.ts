@@ -4,23 +4,22 @@
  * verify the input tokens → decide (pure domain) → record → sign → answer; only the subject token
  * (a Txn-Token to replace is verified as one) and the token signed differ.
  */
-import { randomUUID } from 'node:crypto';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { chainParticipants } from '../domain/chain-liveness.js';
 import { refuse } from '../domain/refusal.js';
-import { formatScopes } from '../domain/scopes.js';
 import {
   evaluateTxnTokenRequest,
   type TransactionContext,
   type TxnTokenDecision,
 } from '../domain/txn-token.js';
-import type { Refusal, Result, VerifiedToken } from '../domain/types.js';
-import type { AuditRecord, LineageStore } from '../infra/lineage-store.js';
+import type { IssueDecision, Refusal, Result, VerifiedToken } from '../domain/types.js';
+import type { LineageStore } from '../infra/lineage-store.js';
 import type { Registry } from '../infra/registry.js';
 import type { KeySet } from '../infra/signing-keys.js';
 import { TOKEN_TYPE_NOT_APPLICABLE, TOKEN_TYPE_TXN_TOKEN } from './constants.js';
 import type { ParsedExchange } from './exchange-request.js';
 import type { RequestContext } from './grants.js';
+import { newToken, type IssuedToken } from './mint.js';
 import type { InputTokenVerifier, VerifiedTxnToken } from './input-token.js';
 import { parseTxnTokenRequest, signTxnToken } from './txn-token.js';
 
@@ -33,7 +32,12 @@ export interface TxnTokenSettings {
 
 /** The steps of the token-exchange grant this branch shares (grants.ts). */
 export interface GrantSteps {
-  audit(ctx: KoaContextWithOIDC, record: AuditRecord, write: () => Promise<void>): Promise<void>;
+  recordGrant(
+    ctx: KoaContextWithOIDC,
+    request: RequestContext,
+    decision: IssueDecision,
+    issued: IssuedToken,
+  ): Promise<void>;
   refuseRequest(ctx: KoaContextWithOIDC, request: RequestContext, refusal: Refusal): Promise<never>;
   lookup<T>(read: () => Promise<T>): Promise<T>;
   actorTokenOf(
@@ -80,26 +84,10 @@ export function createTxnTokenGrant(deps: TxnTokenGrantDeps) {
   async function issue(
     ctx: KoaContextWithOIDC,
     request: RequestContext,
-    subject: VerifiedToken,
     decision: TxnTokenDecision,
   ): Promise<void> {
-    const jti = randomUUID();
-    const txn = decision.txn ?? randomUUID();
-    const scope = formatScopes(decision.scopes);
-    const record: AuditRecord = {
-      decision: 'granted',
-      rule: 'granted',
-      grantType: request.grantType,
-      clientId: decision.requester,
-      subject: decision.sub,
-      audience: decision.aud,
-      requestedScope: typeof request.params.scope === 'string' ? request.params.scope : null,
-      grantedScope: scope,
-      jti,
-      parentJti: decision.parentJti,
-      txn,
-      description: decision.replacement ? 'replacement Txn-Token issued' : 'Txn-Token issued',
-    };
+    const issued = newToken(decision);
+    const { jti, txn, scope } = issued;
     // Sign first: if signing failed after the commit, lineage would name a token nobody holds.
     const txnToken = await signTxnToken(deps.keys().active, {
       iss: deps.issuer,
@@ -115,30 +103,13 @@ export function createTxnTokenGrant(deps: TxnTokenGrantDeps) {
       ...(decision.tctx !== null ? { tctx: decision.tctx } : {}),
       jti,
     });
-    await steps.audit(ctx, record, () =>
-      deps.lineage.recordIssuance(
-        {
-          jti,
-          parentJti: decision.parentJti,
-          txn,
-          depth: decision.depth,
-          depthLimit: decision.depthLimit,
-          rootIssuer: decision.rootIssuer,
-          // Txn-Tokens travel unmodified down the call chain: never bound to one key (ADR 0024).
-          jkt: null,
-          sub: decision.sub,
-          clientId: decision.requester,
-          chainAgents: decision.chainAgents,
-          aud: decision.aud,
-          scope,
-          grantType: request.grantType,
-          impersonation: false,
-          subjectIsAgent: subject.subjectIsAgent,
-          issuedAt: new Date(decision.iat * 1000),
-          expiresAt: new Date(decision.exp * 1000),
-        },
-        record,
-      ),
+    await steps.recordGrant(
+      ctx,
+      request,
+      // Lineage sees the requester as this hop's client; a Txn-Token travels unmodified down the
+      // call chain, so it is never bound to one key (ADR 0024).
+      { ...decision, clientId: decision.requester, jkt: null, impersonation: false },
+      { ...issued, description: decision.replacement ? 'replacement Txn-Token issued' : 'Txn-Token issued' },
     );
     // Txn-Tokens draft, "Txn-Token Response"; RFC 8693 §2.2.1. No refresh token.
     ctx.body = {
@@ -201,6 +172,6 @@ export function createTxnTokenGrant(deps: TxnTokenGrantDeps) {
       now,
     });
     if (!decision.ok) return steps.refuseRequest(ctx, request, decision);
-    await issue(ctx, request, subject.value.token, decision.value);
+    await issue(ctx, request, decision.value);
   };
 }
