@@ -36,6 +36,7 @@ import {
   type TestAgent,
   type TokenResponse,
 } from '../../helpers/oauth.js';
+import { dpopProof, generateDpopKey, requestTokenWithProof } from '../../helpers/dpop.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 
 const TOKEN_TYPE_TXN_TOKEN = 'urn:ietf:params:oauth:token-type:txn_token';
@@ -322,6 +323,45 @@ describe('a replacement Txn-Token', () => {
       items: Record<string, unknown>[];
     };
     expect(audit.items.filter((event) => event.audience === TRUST_DOMAIN)).toHaveLength(2);
+  });
+});
+
+describe('DPoP (ADR 0024)', () => {
+  it('checks the proof of an agent registered for DPoP, and issues an unbound Txn-Token', async () => {
+    const bound = await registerAgent(server, {
+      id: `bound-${suffix}`,
+      allowedScopes: ['trade.read'],
+      allowedAudiences: [TRUST_DOMAIN],
+      dpopBoundAccessTokens: true,
+    });
+    const subject = await idp.sign({ sub: 'alice', aud: bound.id, scope: 'trade.read' });
+    const form = {
+      grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+      requested_token_type: TOKEN_TYPE_TXN_TOKEN,
+      audience: TRUST_DOMAIN,
+      scope: 'trade.read',
+      subject_token: subject,
+      subject_token_type: TOKEN_TYPE_ACCESS_TOKEN,
+    };
+    await expectRefusal(() => requestToken(server, bound, form), {
+      status: 400,
+      error: 'invalid_dpop_proof',
+      rule: 'dpop_proof_missing',
+    });
+    const response = await requestTokenWithProof(
+      server,
+      bound,
+      form,
+      await dpopProof(server, await generateDpopKey()),
+    );
+    expect(response.status, response.text).toBe(200);
+    expect(response.body.token_type).toBe('N_A');
+    const claims = await verifyTxnToken(response.body.access_token as string);
+    expect(claims).not.toHaveProperty('cnf');
+    const lineage = await server.database.prisma.issuedToken.findUniqueOrThrow({
+      where: { jti: claims.jti },
+    });
+    expect(lineage.jkt).toBeNull();
   });
 });
 
