@@ -74,20 +74,27 @@ export interface OwnTokenVerifyOptions {
 export type OwnTxnTokenClaims = JWTPayload &
   Pick<AccessTokenClaims, 'iss' | 'sub' | 'jti' | 'exp' | 'iat' | 'txn'> & { readonly req_wl: string };
 
-export interface OwnTxnToken {
-  readonly payload: OwnTxnTokenClaims;
-  readonly standing: TokenStanding;
-  readonly participants: readonly string[];
-}
-
-export type OwnTxnTokenResult = { readonly ok: true; readonly value: OwnTxnToken } | OwnTokenRefused;
-
 /** The two kinds of JWT this service signs, each with its own `typ` and obtainer claim. */
 const KINDS = {
   access_token: { typ: ACCESS_TOKEN_TYP, obtainer: CLAIM_CLIENT_ID },
   txn_token: { typ: TXN_TOKEN_TYP, obtainer: CLAIM_REQ_WL },
 } as const;
 type Kind = keyof typeof KINDS;
+interface KindClaims {
+  readonly access_token: OwnTokenClaims;
+  readonly txn_token: OwnTxnTokenClaims;
+}
+
+/** One of this service's tokens of kind `K`, verified, with lineage's standing. */
+interface Verified<K extends Kind> {
+  readonly payload: KindClaims[K];
+  readonly standing: TokenStanding;
+  readonly participants: readonly string[];
+}
+type VerifyResult<K extends Kind> = { readonly ok: true; readonly value: Verified<K> } | OwnTokenRefused;
+
+export type OwnTxnToken = Verified<'txn_token'>;
+export type OwnTxnTokenResult = VerifyResult<'txn_token'>;
 
 export interface OwnTokenVerifierDeps {
   readonly issuer: string;
@@ -106,7 +113,7 @@ function failure(reason: OwnTokenFailure): OwnTokenRefused {
   return { ok: false, reason };
 }
 
-function hasOwnClaims(payload: JWTPayload, kind: Kind): boolean {
+function hasOwnClaims<K extends Kind>(payload: JWTPayload, kind: K): payload is KindClaims[K] {
   return (
     typeof payload.iss === 'string' &&
     typeof payload.sub === 'string' &&
@@ -128,7 +135,7 @@ export class OwnTokenVerifier {
 
   /** Structure first, then key, signature and claims, and only then lineage. */
   verify(token: string, options: OwnTokenVerifyOptions): Promise<OwnTokenResult> {
-    return this.#verify(token, options, 'access_token') as Promise<OwnTokenResult>;
+    return this.#verify(token, options, 'access_token');
   }
 
   /**
@@ -136,14 +143,14 @@ export class OwnTokenVerifier {
    * Txn-Token passes here, and only an access token passes `verify`.
    */
   verifyTxnToken(token: string, options: OwnTokenVerifyOptions): Promise<OwnTxnTokenResult> {
-    return this.#verify(token, options, 'txn_token') as Promise<OwnTxnTokenResult>;
+    return this.#verify(token, options, 'txn_token');
   }
 
-  async #verify(
+  async #verify<K extends Kind>(
     token: string,
     options: OwnTokenVerifyOptions,
-    kind: Kind,
-  ): Promise<OwnTokenResult | OwnTxnTokenResult> {
+    kind: K,
+  ): Promise<VerifyResult<K>> {
     const decoded = decodeCompactJwt(token);
     if (!decoded.ok) return failure(decoded.reason);
     const key = await this.#key(decoded.header.kid);
@@ -164,10 +171,11 @@ export class OwnTokenVerifier {
       sub: payload.sub,
       subjectIsAgent: standing.subjectIsAgent,
       actors: actors.value,
-      clientId: payload[KINDS[kind].obtainer] as string,
+      // Checked to be a string with the other claims (hasOwnClaims).
+      clientId: String(payload[KINDS[kind].obtainer]),
       lineage: standing,
     });
-    return { ok: true, value: { payload, standing, participants } } as OwnTokenResult | OwnTxnTokenResult;
+    return { ok: true, value: { payload, standing, participants } };
   }
 
   /** CONTRACT §3.4, AD-10: a chain holding an agent that is not enabled is dead. */
@@ -198,12 +206,12 @@ export class OwnTokenVerifier {
     return this.#deps.keys().verification.get(kid);
   }
 
-  async #checkSignatureAndClaims(
+  async #checkSignatureAndClaims<K extends Kind>(
     token: string,
     key: LoadedKey,
     { now, audience }: OwnTokenVerifyOptions,
-    kind: Kind,
-  ): Promise<{ readonly ok: true; readonly value: OwnTokenClaims & OwnTxnTokenClaims } | OwnTokenRefused> {
+    kind: K,
+  ): Promise<{ readonly ok: true; readonly value: KindClaims[K] } | OwnTokenRefused> {
     const tolerance = this.#deps.clockToleranceSeconds;
     try {
       const { payload } = await jwtVerify(token, key.publicKey, {
@@ -216,10 +224,8 @@ export class OwnTokenVerifier {
         currentDate: new Date(now * 1000),
         requiredClaims: ['exp', 'iat', 'jti', 'sub'],
       });
-      if (!hasOwnClaims(payload, kind) || (payload.iat as number) > now + tolerance) {
-        return failure('invalid_claims');
-      }
-      return { ok: true, value: payload as OwnTokenClaims & OwnTxnTokenClaims };
+      if (!hasOwnClaims(payload, kind) || payload.iat > now + tolerance) return failure('invalid_claims');
+      return { ok: true, value: payload };
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) return failure('expired');
       if (error instanceof joseErrors.JWTClaimValidationFailed) return failure('invalid_claims');
