@@ -283,6 +283,10 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
       claimProof: (jkt, jti, expiresAt) => claimDpopProof(database.prisma, jkt, jti, expiresAt),
       requireNonce: config.requireDpopNonce,
     }),
+    txnTokens:
+      config.txnTokenTrustDomain === null
+        ? null
+        : { trustDomain: config.txnTokenTrustDomain, lifetimeSeconds: config.txnTokenLifetimeSeconds },
     logError: (error, message) => app.log.error({ err: error }, message),
     chaining: {
       grants: new AuthorizationGrantVerifier({
@@ -313,7 +317,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
       jwksFetch,
       dpopNonceSecret: config.requireDpopNonce ? dpopNonceSecret(config.keyEncryptionKey) : null,
       extraMetadata: {
-        ...tokenTypeMetadata(),
+        ...tokenTypeMetadata(config.txnTokenTrustDomain !== null),
         ...tokenManagementMetadata(config.issuer),
         ...securityEventMetadata(config.issuer),
       },

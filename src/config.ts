@@ -96,6 +96,13 @@ export interface Config {
     readonly retryMaxMs: number;
     readonly maxAttempts: number;
   };
+  /**
+   * The Trust Domain this service issues Transaction Tokens for (the `aud` of every Txn-Token,
+   * ADR 0024); null turns Txn-Tokens off and `requested_token_type=...:txn_token` is refused.
+   */
+  readonly txnTokenTrustDomain: string | null;
+  /** Lifetime of a Txn-Token in seconds; never beyond its subject token's `exp` (ADR 0024). */
+  readonly txnTokenLifetimeSeconds: number;
   /** Notes about insecure development defaults, printed once, loudly, at start-up. */
   readonly warnings: readonly string[];
 }
@@ -128,6 +135,23 @@ function boolean(env: Env, name: string): boolean {
   if (raw === undefined || raw === '' || raw === 'false' || raw === '0') return false;
   if (raw === 'true' || raw === '1') return true;
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+/** The longest a Txn-Token may live: the draft wants "minutes or less" (ADR 0024). */
+export const TXN_TOKEN_MAX_LIFETIME_SECONDS = 300;
+
+/**
+ * `TXN_TOKEN_TRUST_DOMAIN`: a printable name without spaces (a DNS name, URI or URN). It may not be
+ * the issuer, which is the audience of the admin API's tokens.
+ */
+function trustDomain(raw: string | undefined, issuer: string): string | null {
+  if (raw === undefined || raw === '') return null;
+  if (!/^[\x21-\x7E]{1,255}$/.test(raw)) {
+    throw new ConfigError('TXN_TOKEN_TRUST_DOMAIN must be 1 to 255 printable characters without spaces');
+  }
+  if (raw.replace(/\/$/, '') === issuer)
+    throw new ConfigError('TXN_TOKEN_TRUST_DOMAIN must not be the ISSUER');
+  return raw;
 }
 
 /** `DPOP_NONCE`: unset (no server nonces) or `required`. */
@@ -323,6 +347,14 @@ export function loadConfig(env: Env = process.env): Config {
       retryMaxMs: integer(env, 'SET_DELIVERY_RETRY_MAX_MS', 300_000, 10, 86_400_000),
       maxAttempts: integer(env, 'SET_DELIVERY_MAX_ATTEMPTS', 12, 1, 1_000),
     }),
+    txnTokenTrustDomain: trustDomain(env.TXN_TOKEN_TRUST_DOMAIN, issuer),
+    txnTokenLifetimeSeconds: integer(
+      env,
+      'TXN_TOKEN_LIFETIME_SECONDS',
+      60,
+      1,
+      TXN_TOKEN_MAX_LIFETIME_SECONDS,
+    ),
     warnings: Object.freeze(warnings),
   });
 }

@@ -1,12 +1,13 @@
 import { buildActClaim } from './act-chain.js';
 import { checkActorToken } from './actor-token.js';
 import { attenuateScopes } from './attenuation.js';
-import { chainParticipants, checkChainLiveness } from './chain-liveness.js';
+import { checkChainLiveness } from './chain-liveness.js';
 import { checkClientEnabled } from './client-enabled.js';
 import { checkDelegationCycle } from './delegation-cycle.js';
-import { checkDelegationDepth, depthAfterHop, inheritedDepthLimit } from './delegation-depth.js';
+import { checkDelegationDepth } from './delegation-depth.js';
 import { checkProofRequired, checkTokenHolder } from './dpop-binding.js';
 import { checkGrantAllowed } from './grant-allowed.js';
+import { hopLineage } from './hop-lineage.js';
 import { checkImpersonationAllowed } from './impersonation.js';
 import { tokenLifetime } from './lifetime.js';
 import { checkMayAct } from './may-act.js';
@@ -78,7 +79,6 @@ export function evaluateExchange(input: ExchangeInput): Result<IssueDecision> {
   });
   if (!lifetime.ok) return lifetime;
 
-  const ownToken = subject.origin.kind === 'self';
   return accept({
     sub: subject.sub,
     aud: target.value,
@@ -86,18 +86,10 @@ export function evaluateExchange(input: ExchangeInput): Result<IssueDecision> {
     scopes: scopes.value,
     // RFC 8693 §4.1: newest actor outermost; impersonation issues no `act`.
     act: request.impersonation ? null : buildActClaim([...subject.actors, actor]),
-    depth: depthAfterHop(subject),
-    depthLimit: inheritedDepthLimit(subject),
-    rootIssuer:
-      subject.origin.kind === 'trusted_issuer'
-        ? subject.origin.issuer
-        : (subject.lineage?.rootIssuer ?? null),
+    // One chain id for every token derived from one root token of this service.
+    ...hopLineage(subject, actor),
     iat: lifetime.value.iat,
     exp: lifetime.value.exp,
-    // One chain id for every token derived from one root token of this service.
-    txn: ownToken ? subject.txn : null,
-    parentJti: ownToken ? subject.jti : null,
-    chainAgents: [...chainParticipants(subject), actor],
     impersonation: request.impersonation,
     // RFC 9449 §6: bound to the key of this request's proof, whatever bound the subject token.
     jkt: proofJkt,

@@ -72,3 +72,16 @@ export { tokenLifetime, type Lifetime, type LifetimeInput } from './lifetime.js'
 
 export { evaluateExchange } from './exchange.js';
 export { evaluateClientCredentials } from './client-credentials.js';
+export {
+  checkTxnTokenRequest,
+  evaluateTxnTokenRequest,
+  extendContext,
+  sameJson,
+  transactionContext,
+  type JsonObject,
+  type JsonValue,
+  type TransactionContext,
+  type TxnTokenDecision,
+  type TxnTokenInput,
+  type TxnTokenRequest,
+} from './txn-token.js';

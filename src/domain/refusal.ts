@@ -47,6 +47,8 @@ export const RULE_ERRORS: Readonly<Record<RuleCode, OAuthErrorCode | null>> = Ob
   authorization_grant_replayed: 'invalid_grant',
   peer_not_registered: 'invalid_grant',
   peer_client_not_allowed: 'unauthorized_client',
+  trust_domain_mismatch: 'invalid_target',
+  txn_context_conflict: 'invalid_request',
 });
 
 /**

@@ -85,7 +85,11 @@ export type RuleCode =
   /** ADR 0025: the grant's issuer is not a registered peer domain that issues grants for this service. */
   | 'peer_not_registered'
   /** ADR 0025: the peer domain does not let this client redeem its grants. */
-  | 'peer_client_not_allowed';
+  | 'peer_client_not_allowed'
+  /** ADR 0024: a Txn-Token request names an audience other than the configured Trust Domain. */
+  | 'trust_domain_mismatch'
+  /** ADR 0024: a replacement Txn-Token would change a context value its input asserts. */
+  | 'txn_context_conflict';
 
 /** A typed refusal: the audit log stores `rule`, the client sees `error` and `description`. */
 export interface Refusal {

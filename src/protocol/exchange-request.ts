@@ -5,7 +5,13 @@
 import { refuse } from '../domain/refusal.js';
 import { parseScopeParameter } from '../domain/scopes.js';
 import type { Result } from '../domain/types.js';
-import { ACCEPTED_INPUT_TOKEN_TYPES, ISSUABLE_TOKEN_TYPES, TOKEN_TYPE_ACCESS_TOKEN } from './constants.js';
+import {
+  ACCEPTED_INPUT_TOKEN_TYPES,
+  ISSUABLE_TOKEN_TYPES,
+  TOKEN_TYPE_ACCESS_TOKEN,
+  TOKEN_TYPE_TXN_TOKEN,
+  TXN_TOKEN_TYPES,
+} from './constants.js';
 
 export type Params = Readonly<Record<string, unknown>>;
 
@@ -37,6 +43,9 @@ export const TOKEN_EXCHANGE_PARAMETERS = [
   'resource',
   'scope',
   'impersonate',
+  // Transaction Tokens draft, "Txn-Token Request" (ADR 0024).
+  'request_context',
+  'request_details',
 ] as const;
 /** RFC 8693 §2.1 allows `audience` and `resource` to repeat; we still take exactly one target. */
 export const REPEATABLE_PARAMETERS = ['audience', 'resource'] as const;
@@ -107,17 +116,25 @@ export function parseExchange(params: Params): Result<ParsedExchange> {
       'actor_token and actor_token_type must be sent together',
     );
   }
-  const accepted = ACCEPTED_INPUT_TOKEN_TYPES as readonly string[];
-  if (!accepted.includes(subjectTokenType) || (actorTokenType && !accepted.includes(actorTokenType))) {
+  const requestedTokenType = optionalString(params.requested_token_type) ?? TOKEN_TYPE_ACCESS_TOKEN;
+  const issuable: readonly string[] = [...ISSUABLE_TOKEN_TYPES, ...TXN_TOKEN_TYPES];
+  if (!issuable.includes(requestedTokenType)) {
+    return refuse('unsupported_requested_token_type', 'invalid_request', 'requested_token_type unsupported');
+  }
+  // A Txn-Token is a subject token only to be replaced by another Txn-Token (ADR 0024), never an
+  // actor token: it is not an access token nor a workload credential (Txn-Tokens draft, Security
+  // Considerations: "Transaction Tokens Are Not Authentication Credentials").
+  const subjectTypes: readonly string[] =
+    requestedTokenType === TOKEN_TYPE_TXN_TOKEN
+      ? [...ACCEPTED_INPUT_TOKEN_TYPES, TOKEN_TYPE_TXN_TOKEN]
+      : ACCEPTED_INPUT_TOKEN_TYPES;
+  const actorTypes: readonly string[] = ACCEPTED_INPUT_TOKEN_TYPES;
+  if (!subjectTypes.includes(subjectTokenType) || (actorTokenType && !actorTypes.includes(actorTokenType))) {
     return refuse(
       'invalid_parameters',
       'invalid_request',
       'unsupported subject_token_type or actor_token_type',
     );
-  }
-  const requestedTokenType = optionalString(params.requested_token_type) ?? TOKEN_TYPE_ACCESS_TOKEN;
-  if (!(ISSUABLE_TOKEN_TYPES as readonly string[]).includes(requestedTokenType)) {
-    return refuse('unsupported_requested_token_type', 'invalid_request', 'requested_token_type unsupported');
   }
   const impersonate = optionalString(params.impersonate);
   if (impersonate !== null && impersonate !== 'true' && impersonate !== 'false') {

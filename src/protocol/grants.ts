@@ -4,7 +4,6 @@
  * flow of DESIGN.md: parse → verify input tokens → decide (pure domain) → record → sign → answer.
  */
 import { workloadAuthMethodOf } from './workload-token-endpoint.js';
-import { randomUUID } from 'node:crypto';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { evaluateClientCredentials } from '../domain/client-credentials.js';
 import { parameterWithControlCharacter } from '../domain/audit-field.js';
@@ -12,7 +11,6 @@ import { chainParticipants } from '../domain/chain-liveness.js';
 import { evaluateExchange } from '../domain/exchange.js';
 import { checkGrantAllowed } from '../domain/grant-allowed.js';
 import { refuse } from '../domain/refusal.js';
-import { formatScopes } from '../domain/scopes.js';
 import { resolveTarget } from '../domain/target.js';
 import {
   GRANT_CLIENT_CREDENTIALS,
@@ -29,16 +27,17 @@ import type { AgentRecord, Registry } from '../infra/registry.js';
 import type { KeySet } from '../infra/signing-keys.js';
 import { standingDetail } from './client-auth-failure.js';
 import { accessTokenType } from './confirmation.js';
-import { ADMIN_SCOPE, TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT } from './constants.js';
+import { ADMIN_SCOPE, TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT, TOKEN_TYPE_TXN_TOKEN } from './constants.js';
 import type { DpopProofVerifier } from './dpop-proof.js';
-import { parseExchange, parseTarget, type Params } from './exchange-request.js';
+import { parseExchange, parseTarget, type ParsedExchange, type Params } from './exchange-request.js';
 import { RateLimited, ServiceUnavailable } from './errors.js';
 import type { InputTokenVerifier } from './input-token.js';
-import { signAccessToken } from './mint.js';
+import { newToken, signAccessToken, type IssuedToken } from './mint.js';
 import { signAuthorizationGrant, TOKEN_TYPE_NOT_APPLICABLE } from './authorization-grant.js';
 import { createJwtBearerGrant, type ChainingDeps } from './jwt-bearer-grant.js';
 import { evaluateGrantRequest } from '../domain/identity-chaining.js';
 import { epochSeconds } from './clock.js';
+import { createTxnTokenGrant, type TxnTokenSettings } from './txn-token-grant.js';
 
 export interface GrantDeps {
   readonly issuer: string;
@@ -50,6 +49,8 @@ export interface GrantDeps {
   readonly keys: () => KeySet;
   readonly rateCounter: RateCounter;
   readonly dpopProofs: DpopProofVerifier;
+  /** Transaction Tokens (ADR 0024): the configured Trust Domain, or null when they are off. */
+  readonly txnTokens: TxnTokenSettings | null;
   /** Where dependency failures are reported; the client only sees 503. */
   readonly logError: (error: unknown, message: string) => void;
   /** Identity chaining across trust domains (ADR 0025). */
@@ -62,6 +63,16 @@ function presentedAuthMethod(ctx: KoaContextWithOIDC): string {
   if (workload !== null) return workload;
   if (/^basic /i.test(ctx.get('authorization'))) return 'client_secret_basic';
   return ctx.oidc.params?.client_assertion !== undefined ? 'private_key_jwt' : 'client_secret_post';
+}
+
+/**
+ * The parameters whose values are JSON (Txn-Tokens draft, "Txn-Token Request"): JSON allows line
+ * breaks and tabs between its tokens, and holds none raw inside a string; they are parsed, not
+ * stored, so they are left out of the control-character check.
+ */
+function withoutJsonParameters(params: Params): Params {
+  const { request_context: _context, request_details: _details, ...rest } = params;
+  return rest;
 }
 
 /** Marks a token-endpoint request whose decision the grant has already audited. */
@@ -152,17 +163,17 @@ export function createGrantHandlers(deps: GrantDeps) {
     throw providerError(refusal);
   }
 
-  async function issue(
+  /**
+   * Writes the lineage row and the granted audit event of a token already signed, in one statement
+   * (DESIGN.md step 5); a failure answers 503 and the token is never handed out.
+   */
+  async function recordGrant(
     ctx: KoaContextWithOIDC,
     request: RequestContext,
     decision: IssueDecision,
-    issuedTokenType: string,
-    options: IssueOptions = {},
+    issued: IssuedToken,
   ): Promise<void> {
-    const asGrant = options.form === 'authorization_grant';
-    const jti = randomUUID();
-    const txn = decision.txn ?? randomUUID();
-    const scope = formatScopes(decision.scopes);
+    const { jti, txn, scope } = issued;
     // An agent's own token has the agent as subject; a derived token inherits its subject's kind
     // (impersonation included, though its token shows no `act`).
     const subjectIsAgent = request.subject
@@ -181,24 +192,8 @@ export function createGrantHandlers(deps: GrantDeps) {
       parentJti: decision.parentJti,
       txn,
       impersonation: decision.impersonation,
-      ...(options.description !== undefined ? { description: options.description } : {}),
+      ...(issued.description ? { description: issued.description } : {}),
     };
-    // Sign first: if signing failed after the commit, lineage would name a token nobody holds.
-    const sign = asGrant ? signAuthorizationGrant : signAccessToken;
-    const accessToken = await sign(deps.keys().active, {
-      iss: deps.issuer,
-      sub: decision.sub,
-      aud: decision.aud,
-      client_id: decision.clientId,
-      scope,
-      ...(decision.act ? { act: decision.act } : {}),
-      ...(decision.jkt !== null ? { cnf: { jkt: decision.jkt } } : {}),
-      txn,
-      jti,
-      iat: decision.iat,
-      nbf: decision.iat,
-      exp: decision.exp,
-    });
     await audit(ctx, record, () =>
       deps.lineage.recordIssuance(
         {
@@ -223,6 +218,38 @@ export function createGrantHandlers(deps: GrantDeps) {
         record,
       ),
     );
+  }
+
+  async function issue(
+    ctx: KoaContextWithOIDC,
+    request: RequestContext,
+    decision: IssueDecision,
+    issuedTokenType: string,
+    options: IssueOptions = {},
+  ): Promise<void> {
+    const asGrant = options.form === 'authorization_grant';
+    const issued: IssuedToken = {
+      ...newToken(decision),
+      ...(options.description !== undefined ? { description: options.description } : {}),
+    };
+    const { jti, txn, scope } = issued;
+    // Sign first: if signing failed after the commit, lineage would name a token nobody holds.
+    const sign = asGrant ? signAuthorizationGrant : signAccessToken;
+    const accessToken = await sign(deps.keys().active, {
+      iss: deps.issuer,
+      sub: decision.sub,
+      aud: decision.aud,
+      client_id: decision.clientId,
+      scope,
+      ...(decision.act ? { act: decision.act } : {}),
+      ...(decision.jkt !== null ? { cnf: { jkt: decision.jkt } } : {}),
+      txn,
+      jti,
+      iat: decision.iat,
+      nbf: decision.iat,
+      exp: decision.exp,
+    });
+    await recordGrant(ctx, request, decision, issued);
     // RFC 8693 §2.2.1 (and RFC 6749 §5.1 for client_credentials); no refresh token.
     ctx.body = {
       access_token: accessToken,
@@ -265,7 +292,7 @@ export function createGrantHandlers(deps: GrantDeps) {
       throw new RateLimited(limit.retryAfterSeconds);
     }
     // RFC 6749 §5.2: a malformed parameter; refused before any token is verified or proof spent.
-    const malformed = parameterWithControlCharacter(request.params);
+    const malformed = parameterWithControlCharacter(withoutJsonParameters(request.params));
     if (malformed !== null) {
       await refuseRequest(
         ctx,
@@ -283,12 +310,15 @@ export function createGrantHandlers(deps: GrantDeps) {
 
   /**
    * The registry entry of a target. The issuer itself is an implicit audience that accepts only
-   * `sts:admin` (CONTRACT §4): the admin API's own access tokens are issued for it.
+   * `sts:admin` (CONTRACT §4): the admin API's own access tokens are issued for it. The Trust
+   * Domain of Txn-Tokens is no audience of an access token (ADR 0024), so that an access token can
+   * never pass where a Txn-Token is expected.
    */
   function audienceOf(target: string): Promise<AudienceEntry | null> {
     if (target === deps.issuer) {
       return Promise.resolve({ kind: 'resource', id: target, acceptedScopes: [ADMIN_SCOPE] });
     }
+    if (target === deps.txnTokens?.trustDomain) return Promise.resolve(null);
     return deps.registry.getAudience(target);
   }
 
@@ -311,6 +341,31 @@ export function createGrantHandlers(deps: GrantDeps) {
       throw new ServiceUnavailable();
     }
   }
+
+  /** RFC 8693 §2.1 `actor_token`, verified; null when none was sent. A bad one is refused. */
+  async function actorTokenOf(
+    ctx: KoaContextWithOIDC,
+    request: RequestContext,
+    exchange: ParsedExchange,
+    now: number,
+  ): Promise<VerifiedToken | null> {
+    if (!exchange.actorToken || !exchange.actorTokenType) return null;
+    const { actorToken, actorTokenType } = exchange;
+    const actor = await lookup(() => deps.verifier.verify('actor_token', actorToken, actorTokenType, now));
+    if (!actor.ok) return refuseRequest(ctx, request, actor);
+    return actor.value;
+  }
+
+  const txnTokenExchange = createTxnTokenGrant({
+    issuer: deps.issuer,
+    serviceMaxDepth: deps.serviceMaxDepth,
+    settings: deps.txnTokens,
+    registry: deps.registry,
+    lineage: deps.lineage,
+    verifier: deps.verifier,
+    keys: deps.keys,
+    steps: { recordGrant, refuseRequest, lookup, actorTokenOf, addressedAgents },
+  });
 
   async function clientCredentials(ctx: KoaContextWithOIDC): Promise<void> {
     const request = await begin(ctx, GRANT_CLIENT_CREDENTIALS);
@@ -339,25 +394,16 @@ export function createGrantHandlers(deps: GrantDeps) {
     const exchange = parsed.value;
     request.audience = exchange.target;
 
+    if (exchange.requestedTokenType === TOKEN_TYPE_TXN_TOKEN) {
+      return txnTokenExchange(ctx, request, exchange, now);
+    }
+
     const subject = await lookup(() =>
       deps.verifier.verify('subject_token', exchange.subjectToken, exchange.subjectTokenType, now),
     );
     if (!subject.ok) return refuseRequest(ctx, request, subject);
     request.subject = subject.value;
-
-    let actorToken: VerifiedToken | null = null;
-    if (exchange.actorToken && exchange.actorTokenType) {
-      const actor = await lookup(() =>
-        deps.verifier.verify(
-          'actor_token',
-          exchange.actorToken as string,
-          exchange.actorTokenType as string,
-          now,
-        ),
-      );
-      if (!actor.ok) return refuseRequest(ctx, request, actor);
-      actorToken = actor.value;
-    }
+    const actorToken = await actorTokenOf(ctx, request, exchange, now);
 
     const target = resolveTarget(request.agent, exchange.target);
     if (!target.ok) return refuseRequest(ctx, request, target);

@@ -14,7 +14,9 @@ import {
 import { flattenActClaim } from '../domain/act-chain.js';
 import { hasControlCharacter } from '../domain/audit-field.js';
 import { refuse } from '../domain/refusal.js';
-import type { Result, RuleCode, TokenOrigin, VerifiedToken } from '../domain/types.js';
+import type { JsonObject, TransactionContext } from '../domain/txn-token.js';
+import type { Result, RuleCode, TokenLineage, TokenOrigin, VerifiedToken } from '../domain/types.js';
+import type { TokenStanding } from '../infra/lineage-store.js';
 import type { Registry, TrustedIssuerRecord } from '../infra/registry.js';
 import { audiencesOf, decodeCompactJwt } from './compact-jwt.js';
 import { bindingOf } from './confirmation.js';
@@ -24,12 +26,15 @@ import {
   CLAIM_ACT,
   CLAIM_CLIENT_ID,
   CLAIM_MAY_ACT,
+  CLAIM_RCTX,
   CLAIM_SCOPE,
+  CLAIM_TCTX,
   CLAIM_TXN,
   MAX_ACT_NESTING,
   TOKEN_TYPE_ACCESS_TOKEN,
   TOKEN_TYPE_ID_TOKEN,
   TOKEN_TYPE_JWT,
+  TXN_TOKEN_TYP,
 } from './constants.js';
 import type { OwnTokenFailure, OwnTokenVerifier } from './own-token.js';
 import type { TrustedIssuerKeys } from './trusted-issuer-keys.js';
@@ -107,6 +112,30 @@ function mayActOf(payload: JWTPayload): string[] | null | undefined {
   return undefined;
 }
 
+/** What lineage recorded of one of this service's tokens, as the domain reads it. */
+function lineageOf(standing: TokenStanding, rootIsPeer: boolean): TokenLineage {
+  return {
+    chainAgents: standing.chainAgents,
+    depth: standing.depth,
+    depthLimit: standing.depthLimit,
+    rootIssuer: standing.rootIssuer,
+    rootIsPeer,
+  };
+}
+
+/** A context claim of a Txn-Token: a JSON object, or absent; undefined when malformed. */
+function contextClaim(value: unknown): JsonObject | null | undefined {
+  if (value === undefined) return null;
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as JsonObject;
+  return undefined;
+}
+
+/** A Txn-Token of this service presented to be replaced, and its context claims (ADR 0024). */
+export interface VerifiedTxnToken {
+  readonly token: VerifiedToken;
+  readonly context: TransactionContext;
+}
+
 export class InputTokenVerifier {
   readonly #deps: InputTokenVerifierDeps;
 
@@ -146,6 +175,16 @@ export class InputTokenVerifier {
     const verified = await this.#deps.ownTokens.verify(token, { now });
     if (!verified.ok) return invalid(role, FAILURE_DETAILS[verified.reason]);
     const { payload, standing, rootIsPeer } = verified.value;
+    return this.#normaliseOwn(role, payload, standing, rootIsPeer);
+  }
+
+  /** One of this service's own tokens, normalised, with what lineage recorded of it. */
+  #normaliseOwn(
+    role: TokenRole,
+    payload: JWTPayload,
+    standing: TokenStanding,
+    rootIsPeer: boolean,
+  ): Result<VerifiedToken> {
     const normalised = this.#normalise(
       role,
       payload,
@@ -155,18 +194,41 @@ export class InputTokenVerifier {
       standing.subjectIsAgent,
     );
     if (!normalised.ok) return normalised;
+    return { ok: true, value: { ...normalised.value, lineage: lineageOf(standing, rootIsPeer) } };
+  }
+
+  /**
+   * A Txn-Token of this service as the subject token of a replacement (Txn-Tokens draft, "Txn-Token
+   * as a subject_token"): `typ` `txntoken+jwt`, this issuer, `aud` the Trust Domain, not expired,
+   * and known to lineage, whose standing (revocation, chain) the policy then weighs. Its requesting
+   * workload (`req_wl`) stands where an access token's `client_id` does.
+   */
+  async verifyTxnToken(token: string, trustDomain: string, now: number): Promise<Result<VerifiedTxnToken>> {
+    const role = 'subject_token';
+    const decoded = decodeCompactJwt(token);
+    if (!decoded.ok) return invalid(role, FAILURE_DETAILS[decoded.reason]);
+    if (normaliseTyp(decoded.header.typ) !== TXN_TOKEN_TYP) {
+      return invalid(role, 'does not match its declared token type');
+    }
+    if (decoded.payload.iss !== this.#deps.issuer) return invalid(role, 'is not a Txn-Token of this service');
+    const verified = await this.#deps.ownTokens.verifyTxnToken(token, { now, audience: trustDomain });
+    if (!verified.ok) {
+      return invalid(
+        role,
+        verified.reason === 'invalid_claims'
+          ? 'is not a Txn-Token of this Trust Domain, or has missing or invalid claims'
+          : FAILURE_DETAILS[verified.reason],
+      );
+    }
+    const { payload, standing } = verified.value;
+    const rctx = contextClaim(payload[CLAIM_RCTX]);
+    const tctx = contextClaim(payload[CLAIM_TCTX]);
+    if (rctx === undefined || tctx === undefined) return invalid(role, 'has a malformed context claim');
+    const normalised = this.#normaliseOwn(role, payload, standing, verified.value.rootIsPeer);
+    if (!normalised.ok) return normalised;
     return {
       ok: true,
-      value: {
-        ...normalised.value,
-        lineage: {
-          chainAgents: standing.chainAgents,
-          depth: standing.depth,
-          depthLimit: standing.depthLimit,
-          rootIssuer: standing.rootIssuer,
-          rootIsPeer,
-        },
-      },
+      value: { token: { ...normalised.value, clientId: payload.req_wl }, context: { rctx, tctx } },
     };
   }
 

@@ -1,8 +1,10 @@
 /**
  * Signs an issued token as an RFC 9068 JWT access token with the active signing key.
  */
+import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
-import type { ActClaim } from '../domain/types.js';
+import { formatScopes } from '../domain/scopes.js';
+import type { ActClaim, IssueDecision } from '../domain/types.js';
 import type { LoadedKey } from '../infra/signing-keys.js';
 import { ACCESS_TOKEN_TYP } from './constants.js';
 
@@ -31,4 +33,19 @@ export function signTypedJwt(key: LoadedKey, claims: AccessTokenClaims, typ: str
   return new SignJWT({ ...claims })
     .setProtectedHeader({ alg: key.alg, typ, kid: key.kid })
     .sign(key.privateKey);
+}
+
+/** The identifiers of a token about to be issued, and what its audit event says of it. */
+export interface IssuedToken {
+  readonly jti: string;
+  /** The chain id: the subject token's, or a new one for a new chain. */
+  readonly txn: string;
+  /** The granted scopes, space-separated. */
+  readonly scope: string;
+  readonly description?: string;
+}
+
+/** A fresh `jti`, the chain's `txn` (new for a new chain) and the granted scope of a decision. */
+export function newToken(decision: Pick<IssueDecision, 'txn' | 'scopes'>): IssuedToken {
+  return { jti: randomUUID(), txn: decision.txn ?? randomUUID(), scope: formatScopes(decision.scopes) };
 }

@@ -15,7 +15,15 @@ import type { LineageStore, TokenStanding } from '../infra/lineage-store.js';
 import type { Registry } from '../infra/registry.js';
 import type { KeySet, LoadedKey } from '../infra/signing-keys.js';
 import { audiencesOf, decodeCompactJwt, scopesOf, type CompactJwtFailure } from './compact-jwt.js';
-import { ACCESS_TOKEN_TYP, CLAIM_ACT, CLAIM_CLIENT_ID, CLAIM_TXN, MAX_ACT_NESTING } from './constants.js';
+import {
+  ACCESS_TOKEN_TYP,
+  CLAIM_ACT,
+  CLAIM_CLIENT_ID,
+  CLAIM_REQ_WL,
+  CLAIM_TXN,
+  MAX_ACT_NESTING,
+  TXN_TOKEN_TYP,
+} from './constants.js';
 import type { OnDemandKeyRefresh } from './key-refresh.js';
 import type { AccessTokenClaims } from './mint.js';
 
@@ -64,6 +72,37 @@ export interface OwnTokenVerifyOptions {
   readonly audience?: string;
 }
 
+/**
+ * The claims every Txn-Token this service mints carries, checked (ADR 0024). `req_wl`, the
+ * requesting workload, is the agent that obtained it, as `client_id` is for an access token.
+ */
+export type OwnTxnTokenClaims = JWTPayload &
+  Pick<AccessTokenClaims, 'iss' | 'sub' | 'jti' | 'exp' | 'iat' | 'txn'> & { readonly req_wl: string };
+
+/** The two kinds of JWT this service signs, each with its own `typ` and obtainer claim. */
+const KINDS = {
+  access_token: { typ: ACCESS_TOKEN_TYP, obtainer: CLAIM_CLIENT_ID },
+  txn_token: { typ: TXN_TOKEN_TYP, obtainer: CLAIM_REQ_WL },
+} as const;
+type Kind = keyof typeof KINDS;
+interface KindClaims {
+  readonly access_token: OwnTokenClaims;
+  readonly txn_token: OwnTxnTokenClaims;
+}
+
+/** One of this service's tokens of kind `K`, verified, with lineage's standing. */
+interface Verified<K extends Kind> {
+  readonly payload: KindClaims[K];
+  readonly standing: TokenStanding;
+  readonly participants: readonly string[];
+  /** The chain crossed in from a peer domain (ADR 0025). */
+  readonly rootIsPeer: boolean;
+}
+type VerifyResult<K extends Kind> = { readonly ok: true; readonly value: Verified<K> } | OwnTokenRefused;
+
+export type OwnTxnToken = Verified<'txn_token'>;
+export type OwnTxnTokenResult = VerifyResult<'txn_token'>;
+
 export interface OwnTokenVerifierDeps {
   readonly issuer: string;
   readonly keys: () => KeySet;
@@ -81,7 +120,7 @@ function failure(reason: OwnTokenFailure): OwnTokenRefused {
   return { ok: false, reason };
 }
 
-function hasOwnClaims(payload: JWTPayload): payload is OwnTokenClaims {
+function hasOwnClaims<K extends Kind>(payload: JWTPayload, kind: K): payload is KindClaims[K] {
   return (
     typeof payload.iss === 'string' &&
     typeof payload.sub === 'string' &&
@@ -89,7 +128,7 @@ function hasOwnClaims(payload: JWTPayload): payload is OwnTokenClaims {
     typeof payload.jti === 'string' &&
     typeof payload.exp === 'number' &&
     typeof payload.iat === 'number' &&
-    typeof payload[CLAIM_CLIENT_ID] === 'string' &&
+    typeof payload[KINDS[kind].obtainer] === 'string' &&
     typeof payload[CLAIM_TXN] === 'string'
   );
 }
@@ -102,12 +141,28 @@ export class OwnTokenVerifier {
   }
 
   /** Structure first, then key, signature and claims, and only then lineage. */
-  async verify(token: string, options: OwnTokenVerifyOptions): Promise<OwnTokenResult> {
+  verify(token: string, options: OwnTokenVerifyOptions): Promise<OwnTokenResult> {
+    return this.#verify(token, options, 'access_token');
+  }
+
+  /**
+   * The same checks for one of this service's Txn-Tokens (`typ` `txntoken+jwt`, ADR 0024): only a
+   * Txn-Token passes here, and only an access token passes `verify`.
+   */
+  verifyTxnToken(token: string, options: OwnTokenVerifyOptions): Promise<OwnTxnTokenResult> {
+    return this.#verify(token, options, 'txn_token');
+  }
+
+  async #verify<K extends Kind>(
+    token: string,
+    options: OwnTokenVerifyOptions,
+    kind: K,
+  ): Promise<VerifyResult<K>> {
     const decoded = decodeCompactJwt(token);
     if (!decoded.ok) return failure(decoded.reason);
     const key = await this.#key(decoded.header.kid);
     if (!key) return failure('unknown_key');
-    const verified = await this.#checkSignatureAndClaims(token, key, options);
+    const verified = await this.#checkSignatureAndClaims(token, key, options, kind);
     if (!verified.ok) return verified;
     const payload = verified.value;
     const actors = flattenActClaim(payload[CLAIM_ACT], MAX_ACT_NESTING);
@@ -127,7 +182,8 @@ export class OwnTokenVerifier {
       sub: payload.sub,
       subjectIsAgent: standing.subjectIsAgent,
       actors: actors.value,
-      clientId: payload[CLAIM_CLIENT_ID],
+      // Checked to be a string with the other claims (hasOwnClaims).
+      clientId: String(payload[KINDS[kind].obtainer]),
       lineage: { ...standing, rootIsPeer },
     });
     return { ok: true, value: { payload, standing, participants, rootIsPeer } };
@@ -161,23 +217,25 @@ export class OwnTokenVerifier {
     return this.#deps.keys().verification.get(kid);
   }
 
-  async #checkSignatureAndClaims(
+  async #checkSignatureAndClaims<K extends Kind>(
     token: string,
     key: LoadedKey,
     { now, audience }: OwnTokenVerifyOptions,
-  ): Promise<{ readonly ok: true; readonly value: OwnTokenClaims } | OwnTokenRefused> {
+    kind: K,
+  ): Promise<{ readonly ok: true; readonly value: KindClaims[K] } | OwnTokenRefused> {
     const tolerance = this.#deps.clockToleranceSeconds;
     try {
       const { payload } = await jwtVerify(token, key.publicKey, {
         algorithms: [key.alg],
-        typ: ACCESS_TOKEN_TYP, // RFC 9068 §4
+        // RFC 9068 §4, and the Txn-Tokens draft's "JWT Header": one `typ` per kind (RFC 8725 §3.11).
+        typ: KINDS[kind].typ,
         issuer: this.#deps.issuer,
         audience,
         clockTolerance: tolerance,
         currentDate: new Date(now * 1000),
         requiredClaims: ['exp', 'iat', 'jti', 'sub'],
       });
-      if (!hasOwnClaims(payload) || payload.iat > now + tolerance) return failure('invalid_claims');
+      if (!hasOwnClaims(payload, kind) || payload.iat > now + tolerance) return failure('invalid_claims');
       return { ok: true, value: payload };
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) return failure('expired');

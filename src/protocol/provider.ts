@@ -11,7 +11,12 @@ import { WORKLOAD_AUTH_METHODS } from '../domain/workload-identity.js';
 import { clientSecretMatches } from '../infra/client-secrets.js';
 import type { KeySet } from '../infra/signing-keys.js';
 import { clientAssertionProblem } from './client-assertion-claims.js';
-import { ACCEPTED_INPUT_TOKEN_TYPES, ISSUABLE_TOKEN_TYPES, TOKEN_TYPE_JWT } from './constants.js';
+import {
+  ACCEPTED_INPUT_TOKEN_TYPES,
+  ISSUABLE_TOKEN_TYPES,
+  TOKEN_TYPE_JWT,
+  TXN_TOKEN_TYPES,
+} from './constants.js';
 import { JWT_BEARER_PARAMETERS } from './jwt-bearer-grant.js';
 import {
   CLIENT_CREDENTIALS_PARAMETERS,
@@ -223,12 +228,17 @@ export function createProvider(options: ProviderOptions): Provider {
   return provider;
 }
 
-/** Discovery metadata beyond what oidc-provider emits itself (CONTRACT §2). */
-export function tokenTypeMetadata(): Record<string, unknown> {
+/**
+ * Discovery metadata beyond what oidc-provider emits itself (CONTRACT §2). Txn-Tokens appear only
+ * while a Trust Domain is configured (ADR 0024): as a requested type, and as a subject type (for a
+ * replacement).
+ */
+export function tokenTypeMetadata(txnTokens: boolean): Record<string, unknown> {
+  const txnTypes = txnTokens ? TXN_TOKEN_TYPES : [];
   return {
-    token_exchange_subject_token_types_supported: [...ACCEPTED_INPUT_TOKEN_TYPES],
+    token_exchange_subject_token_types_supported: [...ACCEPTED_INPUT_TOKEN_TYPES, ...txnTypes],
     token_exchange_actor_token_types_supported: [...ACCEPTED_INPUT_TOKEN_TYPES],
-    token_exchange_requested_token_types_supported: [...ISSUABLE_TOKEN_TYPES],
+    token_exchange_requested_token_types_supported: [...ISSUABLE_TOKEN_TYPES, ...txnTypes],
     // draft-ietf-oauth-identity-chaining §3: what a token exchange for a peer's authorization
     // server may ask for: a JWT authorization grant.
     identity_chaining_requested_token_types_supported: [TOKEN_TYPE_JWT],

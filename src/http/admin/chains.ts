@@ -5,7 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { IssuedToken } from '../../infra/generated/prisma/client.js';
 import { ProblemError } from '../problem.js';
-import { ChainView, TxnParams, type ChainNodeView, type TokenStatus } from './schemas.js';
+import { ChainView, TxnParams, type ChainNodeView, type TokenKind, type TokenStatus } from './schemas.js';
 
 /**
  * A token is revoked when it or an ancestor was revoked before it expired (lineage marks the whole
@@ -23,8 +23,20 @@ function earliest(a: Date | null, b: Date | null): Date | null {
   return a.getTime() <= b.getTime() ? a : b;
 }
 
+/**
+ * ADR 0024: a Txn-Token is the one kind of token addressed to the Trust Domain, since no access
+ * token is ever issued for it (`trustDomain` is null while Txn-Tokens are off).
+ */
+function kindOf(aud: string, trustDomain: string | null): TokenKind {
+  return aud === trustDomain ? 'txn_token' : 'access_token';
+}
+
 /** Builds the forest from rows ordered oldest first; a token whose parent is not in the chain is a root. */
-export function chainTree(rows: readonly IssuedToken[], now: number): ChainNodeView[] {
+export function chainTree(
+  rows: readonly IssuedToken[],
+  now: number,
+  trustDomain: string | null = null,
+): ChainNodeView[] {
   const byJti = new Map(rows.map((row) => [row.jti, row]));
   const children = new Map<string, IssuedToken[]>();
   const roots: IssuedToken[] = [];
@@ -44,6 +56,7 @@ export function chainTree(rows: readonly IssuedToken[], now: number): ChainNodeV
     return {
       jti: row.jti,
       parentJti: row.parentJti,
+      kind: kindOf(row.aud, trustDomain),
       actor: row.clientId,
       sub: row.sub,
       aud: row.aud,
@@ -85,7 +98,7 @@ export async function chainRoutes(app: FastifyInstance) {
       schema: {
         summary: 'Show a delegation chain',
         description:
-          'Every token issued in the chain txn as a tree, parent → child (and, for a chain that crossed in from a peer domain, its foreign origin): actor (client_id), subject, audience, scopes, depth, times and status (live, expired or revoked). Lineage retention drops a chain whole once its last token has been expired for LINEAGE_RETENTION_GRACE_DAYS days (plus up to a day, as partitions go by day): the chain then answers 404 like an unknown one, while its audit events stay for AUDIT_RETENTION_DAYS.',
+          "Every token issued in the chain txn as a tree, parent → child (and, for a chain that crossed in from a peer domain, its foreign origin): its kind (access token or Txn-Token), actor (client_id, or a Txn-Token's req_wl), subject, audience, scopes, depth, times and status (live, expired or revoked). Lineage retention drops a chain whole once its last token has been expired for LINEAGE_RETENTION_GRACE_DAYS days (plus up to a day, as partitions go by day): the chain then answers 404 like an unknown one, while its audit events stay for AUDIT_RETENTION_DAYS.",
         params: TxnParams,
         response: { 200: ChainView },
       },
@@ -99,7 +112,7 @@ export async function chainRoutes(app: FastifyInstance) {
         txn: request.params.txn,
         tokenCount: rows.length,
         origin: origin && { ...origin, redeemedAt: origin.redeemedAt.toISOString() },
-        roots: chainTree(rows, Date.now()),
+        roots: chainTree(rows, Date.now(), config.txnTokenTrustDomain),
       };
     },
   );

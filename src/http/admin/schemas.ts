@@ -555,11 +555,21 @@ export type TxnParams = Static<typeof TxnParams>;
 export const TOKEN_STATUSES = ['live', 'expired', 'revoked'] as const;
 export type TokenStatus = (typeof TOKEN_STATUSES)[number];
 
+export const TOKEN_KINDS = ['access_token', 'txn_token'] as const;
+export type TokenKind = (typeof TOKEN_KINDS)[number];
+
 export const ChainNodeView = Type.Recursive(
   (Node) =>
     Type.Object({
       jti: Type.String(),
       parentJti: Nullable(Type.String()),
+      kind: Type.Union(
+        TOKEN_KINDS.map((kind) => Type.Literal(kind)),
+        {
+          description:
+            'txn_token: a Transaction Token for the configured Trust Domain (ADR 0024), whose actor is its requesting workload (req_wl); else an access token',
+        },
+      ),
       actor: Type.String({ description: 'client_id: the agent that made this hop' }),
       sub: Type.String(),
       aud: Type.String(),

@@ -17,6 +17,8 @@ export const TOKEN_TYPE_ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_
 export const TOKEN_TYPE_JWT = 'urn:ietf:params:oauth:token-type:jwt';
 /** RFC 7523 §2.1: redeeming a JWT authorization grant. */
 export const GRANT_TYPE_JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+/** draft-ietf-oauth-transaction-tokens: a Transaction Token (Txn-Token). */
+export const TOKEN_TYPE_TXN_TOKEN = 'urn:ietf:params:oauth:token-type:txn_token';
 
 export interface AgentStsClientOptions {
   /** The agent-sts issuer identifier (`ISSUER`). */
@@ -64,6 +66,22 @@ export interface AuthorizationGrantParameters {
 export interface GrantRedemptionParameters extends TokenTarget {
   /** The JWT authorization grant obtained with `authorizationGrant` in the home domain. */
   readonly assertion: string;
+}
+
+/** A Txn-Token request ("Txn-Token Request" of draft-ietf-oauth-transaction-tokens). */
+export interface TransactionTokenParameters {
+  /** The Trust Domain agent-sts issues Txn-Tokens for (its `TXN_TOKEN_TRUST_DOMAIN`). */
+  readonly trustDomain: string;
+  /** The purpose of the transaction: required, never wider than the subject token's scope. */
+  readonly scope: string | readonly string[];
+  /** The token this agent received (addressed to it), or a Txn-Token to replace. */
+  readonly subjectToken: string;
+  /** Default access_token; TOKEN_TYPE_TXN_TOKEN asks for a replacement of a Txn-Token. */
+  readonly subjectTokenType?: string;
+  /** `request_context`: the environment of the request (becomes `rctx`). */
+  readonly requestContext?: Readonly<Record<string, unknown>>;
+  /** `request_details`: the details of the transaction (become `tctx`, immutable downstream). */
+  readonly requestDetails?: Readonly<Record<string, unknown>>;
 }
 
 function scopeOf(scope: TokenTarget['scope']): string | undefined {
@@ -170,6 +188,29 @@ export class AgentStsClient {
         audience: parameters.audience,
         resource: parameters.resource,
         scope: scopeOf(parameters.scope),
+      }),
+    );
+  }
+
+  /**
+   * A Txn-Token for the Trust Domain (ADR 0024), never cached: each transaction gets its own. It
+   * is sent to the next workload as it is, in the `Txn-Token` header, not as an access token.
+   */
+  transactionToken(parameters: TransactionTokenParameters): Promise<TokenSet> {
+    const scope = scopeOf(parameters.scope);
+    if (!scope) throw new TypeError('a Txn-Token needs a scope');
+    const json = (value: Readonly<Record<string, unknown>> | undefined) =>
+      value === undefined ? undefined : JSON.stringify(value);
+    return this.#request(
+      definedFields({
+        grant_type: GRANT_TYPE_TOKEN_EXCHANGE,
+        requested_token_type: TOKEN_TYPE_TXN_TOKEN,
+        audience: parameters.trustDomain,
+        scope,
+        subject_token: parameters.subjectToken,
+        subject_token_type: parameters.subjectTokenType ?? TOKEN_TYPE_ACCESS_TOKEN,
+        request_context: json(parameters.requestContext),
+        request_details: json(parameters.requestDetails),
       }),
     );
   }

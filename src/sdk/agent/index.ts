@@ -8,6 +8,7 @@ export {
   GRANT_TYPE_TOKEN_EXCHANGE,
   TOKEN_TYPE_ACCESS_TOKEN,
   TOKEN_TYPE_JWT,
+  TOKEN_TYPE_TXN_TOKEN,
 } from './client.js';
 export type {
   AgentStsClientOptions,
@@ -15,6 +16,7 @@ export type {
   ExchangeParameters,
   GrantRedemptionParameters,
   TokenTarget,
+  TransactionTokenParameters,
 } from './client.js';
 export type { ClientAuthentication } from './client-authentication.js';
 export { createClientAssertion, CLIENT_ASSERTION_TYPE, CLIENT_ASSERTION_TYP } from './client-assertion.js';

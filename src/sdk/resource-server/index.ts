@@ -9,6 +9,8 @@ export type {
   PresentedRequest,
   VerifyAgentTokenOptions,
 } from './verify-agent-token.js';
+export { verifyTransactionToken, TXN_TOKEN_HEADER } from './verify-transaction-token.js';
+export type { TransactionToken, VerifyTransactionTokenOptions } from './verify-transaction-token.js';
 export { createAgentStsKeySet } from './key-set.js';
 export type { AgentStsKeySetOptions } from './key-set.js';
 export type { ChainPolicy } from './check-chain.js';

@@ -92,7 +92,8 @@ export interface VerifyAgentTokenOptions {
 const MAX_CLOCK_TOLERANCE = 300;
 const TOKEN_TYPE = 'at+jwt';
 
-function joseFailure(cause: unknown): AgentTokenError {
+/** The typed refusal for a jose failure; `kind` names the JWT that was expected. */
+export function joseFailure(cause: unknown, kind = 'an at+jwt access token'): AgentTokenError {
   const refuse = (code: AgentTokenErrorCode, message: string) =>
     new AgentTokenError(code, message, { cause });
   if (cause instanceof AgentTokenError) return cause;
@@ -100,7 +101,7 @@ function joseFailure(cause: unknown): AgentTokenError {
   if (cause instanceof errors.JWTClaimValidationFailed) {
     switch (cause.claim) {
       case 'typ':
-        return refuse('token_type_invalid', 'the token is not an at+jwt access token');
+        return refuse('token_type_invalid', `the token is not ${kind}`);
       case 'iss':
         return refuse('token_issuer_invalid', 'the token is from another issuer');
       case 'aud':
@@ -223,7 +224,7 @@ async function checkPresentation(
   });
 }
 
-function checkScopes(agentToken: AgentToken, required: readonly string[]): void {
+export function checkScopes(agentToken: Pick<AgentToken, 'scopes'>, required: readonly string[]): void {
   if (required.every((scope) => agentToken.scopes.includes(scope))) return;
   throw new AgentTokenError('scope_insufficient', 'the token lacks a required scope', {
     requiredScopes: required,
