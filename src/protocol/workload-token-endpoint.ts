@@ -9,6 +9,7 @@
  * one — authenticates nobody. Every other request reaches the provider with its body unchanged.
  */
 import * as querystring from 'node:querystring';
+import { Readable } from 'node:stream';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { WORKLOAD_AUTH_METHODS } from '../domain/workload-identity.js';
 import { CLIENT_AUTHENTICATION_FAILED } from './client-auth-failure.js';
@@ -52,7 +53,7 @@ export function workloadAuthMethodOf(ctx: KoaContextWithOIDC): string | null {
 }
 
 /** The raw body, with the checks oidc-provider's own reader makes (size, Content-Length). */
-async function readForm(ctx: KoaContextWithOIDC): Promise<string> {
+async function readForm(ctx: KoaContextWithOIDC): Promise<Buffer> {
   const length = ctx.request.length;
   if (length !== undefined && length > BODY_LIMIT) throw new Error('request entity too large');
   const chunks: Buffer[] = [];
@@ -66,7 +67,22 @@ async function readForm(ctx: KoaContextWithOIDC): Promise<string> {
   }
   if (length !== undefined && received !== length)
     throw new Error('request size did not match content length');
-  return Buffer.concat(chunks, received).toString('utf8');
+  return Buffer.concat(chunks, received);
+}
+
+/**
+ * Hands the provider `body` as the request stream it reads itself (shared/selective_body.js).
+ * Once this middleware has read the stream, the provider would otherwise fall back to `req.body`
+ * and print a warning; instead it reads these bytes afresh, with a Content-Length to match. The
+ * stand-in inherits everything else (headers, URL, socket) from the real request.
+ */
+function replayBody(ctx: KoaContextWithOIDC, body: Buffer): void {
+  const stream = Readable.from([body]);
+  ctx.request.req.headers['content-length'] = String(body.length);
+  ctx.req = Object.create(ctx.req, {
+    readable: { value: true },
+    iterator: { value: stream.iterator.bind(stream) },
+  }) as typeof ctx.req;
 }
 
 function single(value: string | string[] | undefined): string | undefined {
@@ -89,17 +105,14 @@ export function workloadTokenEndpoint(workloads: WorkloadCredentials) {
     if (ctx.path !== TOKEN_PATH || ctx.method !== 'POST' || !ctx.is('application/x-www-form-urlencoded')) {
       return next();
     }
-    let raw: string;
+    let raw: Buffer;
     try {
       raw = await readForm(ctx);
     } catch {
       answer(ctx, 400, 'invalid_request', 'failed to parse the request body');
       return;
     }
-    // The provider reads an already-read body from here (shared/selective_body.js).
-    const request = ctx.req as typeof ctx.req & { body?: string };
-    request.body = raw;
-    const params = querystring.parse(raw);
+    const params = querystring.parse(raw.toString('utf8'));
     const clientId = single(params.client_id);
     const refuse = (detail: string) => {
       noteEarlyRefusal(ctx, { detail, params });
@@ -110,7 +123,10 @@ export function workloadTokenEndpoint(workloads: WorkloadCredentials) {
         single(params.client_assertion_type),
         single(params.client_assertion),
       );
-      if (!presented) return next();
+      if (!presented) {
+        replayBody(ctx, raw);
+        return next();
+      }
       if (ctx.get('authorization') !== '' || params.client_secret !== undefined) {
         noteEarlyRefusal(ctx, { detail: null, params });
         answer(
@@ -123,7 +139,7 @@ export function workloadTokenEndpoint(workloads: WorkloadCredentials) {
       }
       const agent = await workloads.authenticate(presented, clientId);
       const { client_assertion: _assertion, client_assertion_type: _type, ...rest } = params;
-      request.body = querystring.stringify({ ...rest, client_id: agent.id });
+      replayBody(ctx, Buffer.from(querystring.stringify({ ...rest, client_id: agent.id })));
       (ctx as unknown as Marked)[WORKLOAD_MARK] = {
         subject: workloadSubject(agent.workloadIdentity ?? ''),
         method: WORKLOAD_AUTH_METHODS[presented.kind],
