@@ -3,6 +3,7 @@
  * audit event in one transaction before the response leaves; a refusal writes only the audit
  * event (CONTRACT §3: a failed request changes nothing but the audit log).
  */
+import { LRUCache } from 'lru-cache';
 import { AUDIT_DESCRIPTION_MAX_CHARS, auditField } from '../domain/audit-field.js';
 import type { RuleCode } from '../domain/types.js';
 import { recordAdminEvent, type AdminChange } from './admin-events.js';
@@ -108,8 +109,33 @@ export function storableAuditRecord(audit: AuditRecord): AuditRecord {
 /** How many revoked jtis an admin event lists; audit_events holds one row for every one of them. */
 const ADMIN_EVENT_MAX_JTIS = 100;
 
+/**
+ * How many tokens' chain starts one instance remembers (ADR 0021): a jti and a date each, about
+ * 100 bytes, so some 10 MiB at most.
+ */
+export const CHAIN_START_CACHE_MAX_ENTRIES = 100_000;
+
+/** A row of the ancestry walk in `standing`, the token itself first (level 0). */
+interface AncestryRow {
+  jti: string;
+  revoked_at: Date | null;
+  subject_is_agent: boolean;
+  chain_agents: string[];
+  depth: number;
+  depth_limit: number | null;
+  root_issuer: string | null;
+  chain_started_at: Date;
+}
+
 export class LineageStore {
   readonly #prisma: PrismaClient;
+  /**
+   * jti → `chain_started_at`, the partition key of `issued_tokens` (ADR 0015). It never changes
+   * once the row is written, so remembering it is exact: lookups by jti then name their partition
+   * and PostgreSQL plans and reads one partition instead of all of them (ADR 0021). Revocation is
+   * never cached: `standing` reads `revoked_at` every time.
+   */
+  readonly #chainStarts = new LRUCache<string, Date>({ max: CHAIN_START_CACHE_MAX_ENTRIES });
 
   constructor(prisma: PrismaClient) {
     this.#prisma = prisma;
@@ -124,6 +150,29 @@ export class LineageStore {
    */
   async recordIssuance(token: IssuedTokenRecord, given: AuditRecord): Promise<void> {
     const audit = storableAuditRecord(given);
+    const parentStart = token.parentJti === null ? undefined : this.#chainStarts.get(token.parentJti);
+    if (token.parentJti === null || parentStart !== undefined) {
+      // The chain start is known: no lookup of the parent, whose partition is not known otherwise.
+      const chainStartedAt = parentStart ?? token.issuedAt;
+      await this.#prisma.$executeRaw`
+      WITH lineage AS (
+        INSERT INTO issued_tokens (jti, parent_jti, txn, depth, sub, client_id, chain_agents, aud, scope,
+          grant_type, impersonation, subject_is_agent, depth_limit, root_issuer, jkt, issued_at, expires_at,
+          chain_started_at)
+        VALUES (${token.jti}, ${token.parentJti}, ${token.txn}, ${token.depth}, ${token.sub}, ${token.clientId},
+          ${[...token.chainAgents]}::text[], ${token.aud}, ${token.scope}, ${token.grantType}, ${token.impersonation},
+          ${token.subjectIsAgent}, ${token.depthLimit}::integer, ${token.rootIssuer}::text, ${token.jkt}::text,
+          ${token.issuedAt}, ${token.expiresAt}, ${chainStartedAt}::timestamptz)
+      )
+      INSERT INTO audit_events (decision, rule, grant_type, client_id, subject, audience, requested_scope,
+        granted_scope, jti, parent_jti, txn, impersonation, description)
+      VALUES (${audit.decision}, ${audit.rule}, ${audit.grantType ?? null}, ${audit.clientId ?? null},
+        ${audit.subject ?? null}, ${audit.audience ?? null}, ${audit.requestedScope ?? null},
+        ${audit.grantedScope ?? null}, ${audit.jti ?? null}, ${audit.parentJti ?? null}, ${audit.txn ?? null},
+        ${audit.impersonation ?? false}, ${audit.description ?? null})`;
+      this.#chainStarts.set(token.jti, chainStartedAt);
+      return;
+    }
     await this.#prisma.$executeRaw`
       WITH lineage AS (
         INSERT INTO issued_tokens (jti, parent_jti, txn, depth, sub, client_id, chain_agents, aud, scope,
@@ -155,30 +204,49 @@ export class LineageStore {
    * service has no record of the jti.
    */
   async standing(jti: string): Promise<TokenStanding | null> {
-    const rows = await this.#prisma.$queryRaw<
-      {
-        jti: string;
-        revoked_at: Date | null;
-        subject_is_agent: boolean;
-        chain_agents: string[];
-        depth: number;
-        depth_limit: number | null;
-        root_issuer: string | null;
-      }[]
-    >`
+    const start = this.#chainStarts.get(jti);
+    // Each step up names its parent's partition (a chain shares its start; ADR 0015) and, through
+    // LATERAL … LIMIT 1, is an index probe whatever the statistics say: the planner joined the
+    // walk to a scan of every partition before, as long as they were not analysed.
+    const rows =
+      start === undefined
+        ? await this.#prisma.$queryRaw<AncestryRow[]>`
       WITH RECURSIVE ancestry AS (
         SELECT jti, parent_jti, revoked_at, subject_is_agent, chain_agents, depth, depth_limit, root_issuer,
-          0 AS level
+          chain_started_at, 0 AS level
         FROM issued_tokens WHERE jti = ${jti}
         UNION ALL
         SELECT t.jti, t.parent_jti, t.revoked_at, t.subject_is_agent, t.chain_agents, t.depth, t.depth_limit,
-          t.root_issuer, a.level + 1
-        FROM issued_tokens t JOIN ancestry a ON t.jti = a.parent_jti
+          t.root_issuer, t.chain_started_at, a.level + 1
+        FROM ancestry a CROSS JOIN LATERAL (
+          SELECT * FROM issued_tokens p
+          WHERE p.jti = a.parent_jti AND p.chain_started_at = a.chain_started_at LIMIT 1) t
         WHERE a.level < 64
       )
-      SELECT jti, revoked_at, subject_is_agent, chain_agents, depth, depth_limit, root_issuer FROM ancestry`;
+      SELECT jti, revoked_at, subject_is_agent, chain_agents, depth, depth_limit, root_issuer, chain_started_at
+      FROM ancestry`
+        : await this.#prisma.$queryRaw<AncestryRow[]>`
+      WITH RECURSIVE ancestry AS (
+        SELECT jti, parent_jti, revoked_at, subject_is_agent, chain_agents, depth, depth_limit, root_issuer,
+          chain_started_at, 0 AS level
+        FROM issued_tokens WHERE jti = ${jti} AND chain_started_at = ${start}::timestamptz
+        UNION ALL
+        SELECT t.jti, t.parent_jti, t.revoked_at, t.subject_is_agent, t.chain_agents, t.depth, t.depth_limit,
+          t.root_issuer, t.chain_started_at, a.level + 1
+        FROM ancestry a CROSS JOIN LATERAL (
+          SELECT * FROM issued_tokens p
+          WHERE p.jti = a.parent_jti AND p.chain_started_at = ${start}::timestamptz LIMIT 1) t
+        WHERE a.level < 64
+      )
+      SELECT jti, revoked_at, subject_is_agent, chain_agents, depth, depth_limit, root_issuer, chain_started_at
+      FROM ancestry`;
+    return this.#toStanding(jti, rows);
+  }
+
+  #toStanding(jti: string, rows: readonly AncestryRow[]): TokenStanding | null {
     const own = rows.find((row) => row.jti === jti);
     if (!own) return null;
+    this.#chainStarts.set(jti, own.chain_started_at);
     return {
       revoked: rows.some((row) => row.revoked_at !== null),
       subjectIsAgent: own.subject_is_agent,

@@ -1,0 +1,59 @@
+/**
+ * The deterministic side of the benchmark: SQL statements the server sends to PostgreSQL per
+ * request, by scenario (bench/servers.ts sts, counted in the pg driver by bench/count-pg.ts).
+ * Requests are sent one at a time; the registry cache refills at most once per TTL, so a run of
+ * N requests in well under a second counts what a request costs when the cache is warm.
+ *
+ *   DATABASE_URL=postgresql://… npx tsx bench/statements.ts [requests per scenario, default 200]
+ */
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Form } from './servers.js';
+
+if (!process.env.DATABASE_URL) throw new Error('statements.ts counts pg statements: set DATABASE_URL');
+const N = Number(process.argv[2] ?? '200');
+const child = spawn(
+  process.execPath,
+  ['--import', 'tsx', '--import', './bench/count-pg.ts', 'bench/servers.ts', 'sts'],
+  { stdio: ['ignore', 'pipe', 'pipe'], env: process.env },
+);
+const stderrLines = createInterface({ input: child.stderr });
+const waiting: ((line: string) => void)[] = [];
+stderrLines.on('line', (line) => {
+  if (line.startsWith('STATEMENTS ')) waiting.shift()?.(line.slice('STATEMENTS '.length));
+  else process.stderr.write(line + '\n');
+});
+const snapshot = () =>
+  new Promise<Record<string, number>>((resolve) => {
+    waiting.push((line) => resolve(JSON.parse(line) as Record<string, number>));
+    child.kill('SIGUSR2');
+  });
+const info = await new Promise<{ baseUrl: string; forms: Record<string, Form> }>((resolve) =>
+  createInterface({ input: child.stdout }).once('line', (line) => resolve(JSON.parse(line))),
+);
+try {
+  for (const scenario of ['cc', 'hop1', 'hop2', 'depth4']) {
+    const body = new URLSearchParams(info.forms[scenario]).toString();
+    const send = async () => {
+      const response = await fetch(`${info.baseUrl}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body,
+      });
+      if (response.status !== 200)
+        throw new Error(`${scenario}: ${response.status} ${await response.text()}`);
+      await response.arrayBuffer();
+    };
+    for (let i = 0; i < 20; i += 1) await send(); // warm the caches
+    await snapshot();
+    for (let i = 0; i < N; i += 1) await send();
+    const counts = await snapshot();
+    const total = Object.values(counts).reduce((sum, count) => sum + count, 0);
+    console.log(`${scenario}: ${(total / N).toFixed(2)} statements per request`);
+    for (const [text, count] of Object.entries(counts).sort((a, b) => b[1] - a[1])) {
+      console.log(`  ${(count / N).toFixed(2)}  ${text}`);
+    }
+  }
+} finally {
+  child.kill('SIGINT');
+}
