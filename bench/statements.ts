@@ -4,9 +4,14 @@
  * Requests are sent one at a time; the registry cache refills at most once per TTL, so a run of
  * N requests in well under a second counts what a request costs when the cache is warm.
  *
+ * It also reports the CPU time the server process and PostgreSQL's backends spent per request (their /proc counters, in
+ * ticks of 10 ms, so use a few thousand requests).
+ *
  *   DATABASE_URL=postgresql://… npx tsx bench/statements.ts [requests per scenario, default 200]
  */
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import pg from 'pg';
 import { createInterface } from 'node:readline';
 import type { Form } from './servers.js';
 
@@ -31,6 +36,32 @@ const snapshot = () =>
 const info = await new Promise<{ baseUrl: string; forms: Record<string, Form> }>((resolve) =>
   createInterface({ input: child.stdout }).once('line', (line) => resolve(JSON.parse(line))),
 );
+// PostgreSQL's own CPU per request: utime + stime of the backends serving this database (Linux
+// /proc, same machine), which the load on other cores does not inflate as wall time would.
+const monitor = new pg.Client({ connectionString: process.env.DATABASE_URL });
+await monitor.connect();
+const backendCpuSeconds = async (): Promise<number> => {
+  const { rows } = await monitor.query<{ pid: number }>(
+    'SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()',
+  );
+  let total = 0;
+  for (const { pid } of rows) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      // the backend has gone
+    }
+  }
+  return total;
+};
+/** The server process's own CPU seconds (utime + stime). */
+const serverCpuSeconds = (): number => {
+  const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
 try {
   for (const scenario of ['cc', 'hop1', 'hop2', 'depth4']) {
     const body = new URLSearchParams(info.forms[scenario]).toString();
@@ -46,14 +77,22 @@ try {
     };
     for (let i = 0; i < 20; i += 1) await send(); // warm the caches
     await snapshot();
+    const cpuBefore = await backendCpuSeconds();
+    const serverBefore = serverCpuSeconds();
     for (let i = 0; i < N; i += 1) await send();
+    const server = serverCpuSeconds() - serverBefore;
+    const cpu = (await backendCpuSeconds()) - cpuBefore;
     const counts = await snapshot();
     const total = Object.values(counts).reduce((sum, count) => sum + count, 0);
-    console.log(`${scenario}: ${(total / N).toFixed(2)} statements per request`);
+    console.log(
+      `${scenario}: ${(total / N).toFixed(2)} statements per request, ` +
+        `${((cpu / N) * 1e3).toFixed(3)} ms of PostgreSQL CPU, ${((server / N) * 1e3).toFixed(3)} ms of server CPU`,
+    );
     for (const [text, count] of Object.entries(counts).sort((a, b) => b[1] - a[1])) {
       console.log(`  ${(count / N).toFixed(2)}  ${text}`);
     }
   }
 } finally {
+  await monitor.end();
   child.kill('SIGINT');
 }

@@ -7,7 +7,7 @@ import { LRUCache } from 'lru-cache';
 import { AUDIT_DESCRIPTION_MAX_CHARS, auditField } from '../domain/audit-field.js';
 import type { RuleCode } from '../domain/types.js';
 import { recordAdminEvent, type AdminChange } from './admin-events.js';
-import type { PrismaClient } from './database.js';
+import type { PreparedSql, PrismaClient } from './database.js';
 import { Prisma, type IssuedToken } from './generated/prisma/client.js';
 
 export interface AuditRecord {
@@ -115,6 +115,56 @@ const ADMIN_EVENT_MAX_JTIS = 100;
  */
 export const CHAIN_START_CACHE_MAX_ENTRIES = 100_000;
 
+/**
+ * The lineage row and its audit event in one statement ($1–$17 the token, $18 its chain start when
+ * known, $19–$31 the audit event). The row inherits its parent's `chain_started_at` (a root starts
+ * its chain; $18 is then its issue time), so a whole chain lives in one partition and retention
+ * drops it whole (ADR 0015). When the caller does not know the parent's start, the statement looks
+ * it up (an InitPlan, run only when $18 is null); a parent not found only makes the row stay longer.
+ */
+const RECORD_ISSUANCE = `
+  WITH lineage AS (
+    INSERT INTO issued_tokens (jti, parent_jti, txn, depth, sub, client_id, chain_agents, aud, scope,
+      grant_type, impersonation, subject_is_agent, depth_limit, root_issuer, jkt, issued_at, expires_at,
+      chain_started_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7::text[], $8, $9, $10, $11, $12, $13::integer, $14::text, $15::text,
+      $16, $17,
+      COALESCE($18::timestamptz,
+        (SELECT chain_started_at FROM issued_tokens WHERE jti = $2::text LIMIT 1), $16::timestamptz))
+    RETURNING chain_started_at
+  ), audit AS (
+    INSERT INTO audit_events (decision, rule, grant_type, client_id, subject, audience, requested_scope,
+      granted_scope, jti, parent_jti, txn, impersonation, description)
+    VALUES ($19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)
+  )
+  SELECT chain_started_at FROM lineage`;
+
+/**
+ * A token's ancestry, itself first, for `standing`. Each step up names its parent's partition (a
+ * chain shares its start; ADR 0015) and, through LATERAL … LIMIT 1, is an index probe whatever the
+ * statistics say: a plain recursive join was planned as a scan of every partition while they were
+ * not analysed (ADR 0021).
+ */
+const STANDING_FROM = (first: string) => `
+  WITH RECURSIVE ancestry AS (
+    SELECT jti, parent_jti, revoked_at, subject_is_agent, chain_agents, depth, depth_limit, root_issuer,
+      chain_started_at, 0 AS level
+    FROM issued_tokens WHERE ${first}
+    UNION ALL
+    SELECT t.jti, t.parent_jti, t.revoked_at, t.subject_is_agent, t.chain_agents, t.depth, t.depth_limit,
+      t.root_issuer, t.chain_started_at, a.level + 1
+    FROM ancestry a CROSS JOIN LATERAL (
+      SELECT * FROM issued_tokens p
+      WHERE p.jti = a.parent_jti AND p.chain_started_at = a.chain_started_at LIMIT 1) t
+    WHERE a.level < 64
+  )
+  SELECT jti, revoked_at, subject_is_agent, chain_agents, depth, depth_limit, root_issuer, chain_started_at
+  FROM ancestry`;
+/** The jti alone: every partition is probed. */
+const STANDING = STANDING_FROM('jti = $1');
+/** The jti and its known chain start: one partition. */
+const STANDING_IN_PARTITION = STANDING_FROM('jti = $1 AND chain_started_at = $2::timestamptz');
+
 /** A row of the ancestry walk in `standing`, the token itself first (level 0). */
 interface AncestryRow {
   jti: string;
@@ -137,8 +187,18 @@ export class LineageStore {
    */
   readonly #chainStarts = new LRUCache<string, Date>({ max: CHAIN_START_CACHE_MAX_ENTRIES });
 
-  constructor(prisma: PrismaClient) {
+  readonly #sql: PreparedSql;
+
+  /**
+   * `sql` runs the hot path's statements (database.ts `PreparedSql`); without it they go through
+   * Prisma's raw queries, unprepared.
+   */
+  constructor(prisma: PrismaClient, sql?: PreparedSql) {
     this.#prisma = prisma;
+    this.#sql = sql ?? {
+      prepared: <Row>(_name: string, text: string, params: readonly unknown[]) =>
+        prisma.$queryRawUnsafe<Row[]>(text, ...params),
+    };
   }
 
   /**
@@ -150,48 +210,48 @@ export class LineageStore {
    */
   async recordIssuance(token: IssuedTokenRecord, given: AuditRecord): Promise<void> {
     const audit = storableAuditRecord(given);
-    const parentStart = token.parentJti === null ? undefined : this.#chainStarts.get(token.parentJti);
-    if (token.parentJti === null || parentStart !== undefined) {
-      // The chain start is known: no lookup of the parent, whose partition is not known otherwise.
-      const chainStartedAt = parentStart ?? token.issuedAt;
-      await this.#prisma.$executeRaw`
-      WITH lineage AS (
-        INSERT INTO issued_tokens (jti, parent_jti, txn, depth, sub, client_id, chain_agents, aud, scope,
-          grant_type, impersonation, subject_is_agent, depth_limit, root_issuer, jkt, issued_at, expires_at,
-          chain_started_at)
-        VALUES (${token.jti}, ${token.parentJti}, ${token.txn}, ${token.depth}, ${token.sub}, ${token.clientId},
-          ${[...token.chainAgents]}::text[], ${token.aud}, ${token.scope}, ${token.grantType}, ${token.impersonation},
-          ${token.subjectIsAgent}, ${token.depthLimit}::integer, ${token.rootIssuer}::text, ${token.jkt}::text,
-          ${token.issuedAt}, ${token.expiresAt}, ${chainStartedAt}::timestamptz)
-      )
-      INSERT INTO audit_events (decision, rule, grant_type, client_id, subject, audience, requested_scope,
-        granted_scope, jti, parent_jti, txn, impersonation, description)
-      VALUES (${audit.decision}, ${audit.rule}, ${audit.grantType ?? null}, ${audit.clientId ?? null},
-        ${audit.subject ?? null}, ${audit.audience ?? null}, ${audit.requestedScope ?? null},
-        ${audit.grantedScope ?? null}, ${audit.jti ?? null}, ${audit.parentJti ?? null}, ${audit.txn ?? null},
-        ${audit.impersonation ?? false}, ${audit.description ?? null})`;
-      this.#chainStarts.set(token.jti, chainStartedAt);
-      return;
-    }
-    await this.#prisma.$executeRaw`
-      WITH lineage AS (
-        INSERT INTO issued_tokens (jti, parent_jti, txn, depth, sub, client_id, chain_agents, aud, scope,
-          grant_type, impersonation, subject_is_agent, depth_limit, root_issuer, jkt, issued_at, expires_at,
-          chain_started_at)
-        VALUES (${token.jti}, ${token.parentJti}, ${token.txn}, ${token.depth}, ${token.sub}, ${token.clientId},
-          ${[...token.chainAgents]}::text[], ${token.aud}, ${token.scope}, ${token.grantType}, ${token.impersonation},
-          ${token.subjectIsAgent}, ${token.depthLimit}::integer, ${token.rootIssuer}::text, ${token.jkt}::text,
-          ${token.issuedAt}, ${token.expiresAt},
-          COALESCE(
-            (SELECT chain_started_at FROM issued_tokens WHERE jti = ${token.parentJti}::text LIMIT 1),
-            ${token.issuedAt}::timestamptz))
-      )
-      INSERT INTO audit_events (decision, rule, grant_type, client_id, subject, audience, requested_scope,
-        granted_scope, jti, parent_jti, txn, impersonation, description)
-      VALUES (${audit.decision}, ${audit.rule}, ${audit.grantType ?? null}, ${audit.clientId ?? null},
-        ${audit.subject ?? null}, ${audit.audience ?? null}, ${audit.requestedScope ?? null},
-        ${audit.grantedScope ?? null}, ${audit.jti ?? null}, ${audit.parentJti ?? null}, ${audit.txn ?? null},
-        ${audit.impersonation ?? false}, ${audit.description ?? null})`;
+    // The parent's chain start when this instance knows it; else the statement looks it up.
+    const known =
+      token.parentJti === null ? token.issuedAt : (this.#chainStarts.get(token.parentJti) ?? null);
+    const rows = await this.#sql.prepared<{ chain_started_at: Date }>(
+      'sts_record_issuance',
+      RECORD_ISSUANCE,
+      [
+        token.jti,
+        token.parentJti,
+        token.txn,
+        token.depth,
+        token.sub,
+        token.clientId,
+        [...token.chainAgents],
+        token.aud,
+        token.scope,
+        token.grantType,
+        token.impersonation,
+        token.subjectIsAgent,
+        token.depthLimit,
+        token.rootIssuer,
+        token.jkt,
+        token.issuedAt,
+        token.expiresAt,
+        known,
+        audit.decision,
+        audit.rule,
+        audit.grantType ?? null,
+        audit.clientId ?? null,
+        audit.subject ?? null,
+        audit.audience ?? null,
+        audit.requestedScope ?? null,
+        audit.grantedScope ?? null,
+        audit.jti ?? null,
+        audit.parentJti ?? null,
+        audit.txn ?? null,
+        audit.impersonation ?? false,
+        audit.description ?? null,
+      ],
+    );
+    const started = rows[0]?.chain_started_at;
+    if (started) this.#chainStarts.set(token.jti, started);
   }
 
   async recordRefusal(audit: AuditRecord): Promise<void> {
@@ -205,41 +265,13 @@ export class LineageStore {
    */
   async standing(jti: string): Promise<TokenStanding | null> {
     const start = this.#chainStarts.get(jti);
-    // Each step up names its parent's partition (a chain shares its start; ADR 0015) and, through
-    // LATERAL … LIMIT 1, is an index probe whatever the statistics say: the planner joined the
-    // walk to a scan of every partition before, as long as they were not analysed.
     const rows =
       start === undefined
-        ? await this.#prisma.$queryRaw<AncestryRow[]>`
-      WITH RECURSIVE ancestry AS (
-        SELECT jti, parent_jti, revoked_at, subject_is_agent, chain_agents, depth, depth_limit, root_issuer,
-          chain_started_at, 0 AS level
-        FROM issued_tokens WHERE jti = ${jti}
-        UNION ALL
-        SELECT t.jti, t.parent_jti, t.revoked_at, t.subject_is_agent, t.chain_agents, t.depth, t.depth_limit,
-          t.root_issuer, t.chain_started_at, a.level + 1
-        FROM ancestry a CROSS JOIN LATERAL (
-          SELECT * FROM issued_tokens p
-          WHERE p.jti = a.parent_jti AND p.chain_started_at = a.chain_started_at LIMIT 1) t
-        WHERE a.level < 64
-      )
-      SELECT jti, revoked_at, subject_is_agent, chain_agents, depth, depth_limit, root_issuer, chain_started_at
-      FROM ancestry`
-        : await this.#prisma.$queryRaw<AncestryRow[]>`
-      WITH RECURSIVE ancestry AS (
-        SELECT jti, parent_jti, revoked_at, subject_is_agent, chain_agents, depth, depth_limit, root_issuer,
-          chain_started_at, 0 AS level
-        FROM issued_tokens WHERE jti = ${jti} AND chain_started_at = ${start}::timestamptz
-        UNION ALL
-        SELECT t.jti, t.parent_jti, t.revoked_at, t.subject_is_agent, t.chain_agents, t.depth, t.depth_limit,
-          t.root_issuer, t.chain_started_at, a.level + 1
-        FROM ancestry a CROSS JOIN LATERAL (
-          SELECT * FROM issued_tokens p
-          WHERE p.jti = a.parent_jti AND p.chain_started_at = ${start}::timestamptz LIMIT 1) t
-        WHERE a.level < 64
-      )
-      SELECT jti, revoked_at, subject_is_agent, chain_agents, depth, depth_limit, root_issuer, chain_started_at
-      FROM ancestry`;
+        ? await this.#sql.prepared<AncestryRow>('sts_standing', STANDING, [jti])
+        : await this.#sql.prepared<AncestryRow>('sts_standing_in_partition', STANDING_IN_PARTITION, [
+            jti,
+            start,
+          ]);
     return this.#toStanding(jti, rows);
   }
 
