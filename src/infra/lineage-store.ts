@@ -145,7 +145,7 @@ const RECORD_ISSUANCE = `
  * statistics say: a plain recursive join was planned as a scan of every partition while they were
  * not analysed (ADR 0021).
  */
-const STANDING_FROM = (first: string) => `
+const STANDING_FROM = (first: string, parentStart: string) => `
   WITH RECURSIVE ancestry AS (
     SELECT jti, parent_jti, revoked_at, subject_is_agent, chain_agents, depth, depth_limit, root_issuer,
       chain_started_at, 0 AS level
@@ -155,15 +155,18 @@ const STANDING_FROM = (first: string) => `
       t.root_issuer, t.chain_started_at, a.level + 1
     FROM ancestry a CROSS JOIN LATERAL (
       SELECT * FROM issued_tokens p
-      WHERE p.jti = a.parent_jti AND p.chain_started_at = a.chain_started_at LIMIT 1) t
+      WHERE p.jti = a.parent_jti AND p.chain_started_at = ${parentStart} LIMIT 1) t
     WHERE a.level < 64
   )
   SELECT jti, revoked_at, subject_is_agent, chain_agents, depth, depth_limit, root_issuer, chain_started_at
   FROM ancestry`;
 /** The jti alone: every partition is probed. */
-const STANDING = STANDING_FROM('jti = $1');
+export const STANDING = STANDING_FROM('jti = $1', 'a.chain_started_at');
 /** The jti and its known chain start: one partition. */
-const STANDING_IN_PARTITION = STANDING_FROM('jti = $1 AND chain_started_at = $2::timestamptz');
+export const STANDING_IN_PARTITION = STANDING_FROM(
+  'jti = $1 AND chain_started_at = $2::timestamptz',
+  '$2::timestamptz',
+);
 
 /** A row of the ancestry walk in `standing`, the token itself first (level 0). */
 interface AncestryRow {
