@@ -1,13 +1,14 @@
 /**
  * The deterministic side of the benchmark: SQL statements the server sends to PostgreSQL per
  * request, by scenario (bench/servers.ts sts, counted in the pg driver by bench/count-pg.ts).
- * Requests are sent one at a time; the registry cache refills at most once per TTL, so a run of
+ * Requests are sent one at a time unless STATEMENTS_CONCURRENCY says otherwise; the registry cache refills at most once per TTL, so a run of
  * N requests in well under a second counts what a request costs when the cache is warm.
  *
  * It also reports the CPU time the server process and PostgreSQL's backends spent per request (their /proc counters, in
  * ticks of 10 ms, so use a few thousand requests).
  *
  *   DATABASE_URL=postgresql://… npx tsx bench/statements.ts [requests per scenario, default 200]
+ *   STATEMENTS_CONCURRENCY=50 …     the same with 50 requests in flight (group commit shows here)
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -17,6 +18,8 @@ import type { Form } from './servers.js';
 
 if (!process.env.DATABASE_URL) throw new Error('statements.ts counts pg statements: set DATABASE_URL');
 const N = Number(process.argv[2] ?? '200');
+/** Requests in flight at once (STATEMENTS_CONCURRENCY; 1 by default). */
+const CONCURRENCY = Number(process.env.STATEMENTS_CONCURRENCY ?? '1');
 const child = spawn(
   process.execPath,
   ['--import', 'tsx', '--import', './bench/count-pg.ts', 'bench/servers.ts', 'sts'],
@@ -79,7 +82,15 @@ try {
     await snapshot();
     const cpuBefore = await backendCpuSeconds();
     const serverBefore = serverCpuSeconds();
-    for (let i = 0; i < N; i += 1) await send();
+    let sent = 0;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (sent < N) {
+          sent += 1;
+          await send();
+        }
+      }),
+    );
     const server = serverCpuSeconds() - serverBefore;
     const cpu = (await backendCpuSeconds()) - cpuBefore;
     const counts = await snapshot();

@@ -190,7 +190,9 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     : new MemoryRateCounter();
 
   const registry = new Registry(database.prisma, { ttlMs: config.registryCacheTtlMs });
-  const lineage = new LineageStore(database.prisma, database);
+  const lineage = new LineageStore(database.prisma, database, {
+    groupCommit: database.kind === 'postgresql',
+  });
   const changes = new ChangeFeed(database, { log: app.log });
   const signingKeys = await SigningKeyRing.open(
     database.prisma,

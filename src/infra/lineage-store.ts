@@ -140,6 +140,59 @@ const RECORD_ISSUANCE = `
   SELECT chain_started_at FROM lineage`;
 
 /**
+ * Group commit (ADR 0021): the lineage rows and audit events of many grants in one statement, one
+ * array per column ($1–$18 the tokens, the chain agents as JSON arrays; $19–$31 the audit events).
+ * PostgreSQL runs a statement atomically: every grant of the batch lands, or none does.
+ */
+const RECORD_ISSUANCES = `
+  WITH v AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::text[], $7::text[],
+      $8::text[], $9::text[], $10::text[], $11::boolean[], $12::boolean[], $13::integer[], $14::text[],
+      $15::text[], $16::timestamptz[], $17::timestamptz[], $18::timestamptz[], $19::text[], $20::text[],
+      $21::text[], $22::text[], $23::text[], $24::text[], $25::text[], $26::text[], $27::text[], $28::text[],
+      $29::text[], $30::boolean[], $31::text[])
+      AS v(jti, parent_jti, txn, depth, sub, client_id, chain_agents, aud, scope, grant_type, impersonation,
+        subject_is_agent, depth_limit, root_issuer, jkt, issued_at, expires_at, known_start, a_decision, a_rule,
+        a_grant_type, a_client_id, a_subject, a_audience, a_requested_scope, a_granted_scope, a_jti,
+        a_parent_jti, a_txn, a_impersonation, a_description)
+  ), lineage AS (
+    INSERT INTO issued_tokens (jti, parent_jti, txn, depth, sub, client_id, chain_agents, aud, scope,
+      grant_type, impersonation, subject_is_agent, depth_limit, root_issuer, jkt, issued_at, expires_at,
+      chain_started_at)
+    SELECT jti, parent_jti, txn, depth, sub, client_id,
+      ARRAY(SELECT jsonb_array_elements_text(v.chain_agents::jsonb)), aud, scope, grant_type, impersonation,
+      subject_is_agent, depth_limit, root_issuer, jkt, issued_at, expires_at,
+      COALESCE(known_start,
+        (SELECT p.chain_started_at FROM issued_tokens p WHERE p.jti = v.parent_jti LIMIT 1), issued_at)
+    FROM v
+    RETURNING jti, chain_started_at
+  ), audit AS (
+    INSERT INTO audit_events (decision, rule, grant_type, client_id, subject, audience, requested_scope,
+      granted_scope, jti, parent_jti, txn, impersonation, description)
+    SELECT a_decision, a_rule, a_grant_type, a_client_id, a_subject, a_audience, a_requested_scope,
+      a_granted_scope, a_jti, a_parent_jti, a_txn, a_impersonation, a_description
+    FROM v
+  )
+  SELECT jti, chain_started_at FROM lineage`;
+
+/** Most grants one group-commit statement records. */
+export const ISSUANCE_BATCH_MAX = 64;
+/**
+ * Group-commit statements in flight at once, each on a pooled connection until its commit; grants
+ * arriving meanwhile wait and leave together in the next one. One alone would serialise the
+ * commits; a few keep PostgreSQL busy while batches form.
+ */
+export const ISSUANCE_BATCHES_IN_FLIGHT = 2;
+
+/** One grant waiting for its batch's commit. */
+interface PendingIssuance {
+  readonly jti: string;
+  readonly values: readonly unknown[];
+  resolve(start: Date | undefined): void;
+  reject(error: unknown): void;
+}
+
+/**
  * A token's ancestry, itself first, for `standing`. Each step up names its parent's partition (a
  * chain shares its start; ADR 0015) and, through LATERAL … LIMIT 1, is an index probe whatever the
  * statistics say: a plain recursive join was planned as a scan of every partition while they were
@@ -191,13 +244,18 @@ export class LineageStore {
   readonly #chainStarts = new LRUCache<string, Date>({ max: CHAIN_START_CACHE_MAX_ENTRIES });
 
   readonly #sql: PreparedSql;
+  readonly #groupCommit: boolean;
+  readonly #waiting: PendingIssuance[] = [];
+  #batchesInFlight = 0;
 
   /**
    * `sql` runs the hot path's statements (database.ts `PreparedSql`); without it they go through
-   * Prisma's raw queries, unprepared.
+   * Prisma's raw queries, unprepared. `groupCommit` lets concurrent grants share one statement
+   * and its commit (ADR 0021): worth it where statements run concurrently, on PostgreSQL.
    */
-  constructor(prisma: PrismaClient, sql?: PreparedSql) {
+  constructor(prisma: PrismaClient, sql?: PreparedSql, options: { readonly groupCommit?: boolean } = {}) {
     this.#prisma = prisma;
+    this.#groupCommit = options.groupCommit ?? false;
     this.#sql = sql ?? {
       prepared: <Row>(_name: string, text: string, params: readonly unknown[]) =>
         prisma.$queryRawUnsafe<Row[]>(text, ...params),
@@ -216,45 +274,101 @@ export class LineageStore {
     // The parent's chain start when this instance knows it; else the statement looks it up.
     const known =
       token.parentJti === null ? token.issuedAt : (this.#chainStarts.get(token.parentJti) ?? null);
-    const rows = await this.#sql.prepared<{ chain_started_at: Date }>(
-      'sts_record_issuance',
-      RECORD_ISSUANCE,
-      [
-        token.jti,
-        token.parentJti,
-        token.txn,
-        token.depth,
-        token.sub,
-        token.clientId,
-        [...token.chainAgents],
-        token.aud,
-        token.scope,
-        token.grantType,
-        token.impersonation,
-        token.subjectIsAgent,
-        token.depthLimit,
-        token.rootIssuer,
-        token.jkt,
-        token.issuedAt,
-        token.expiresAt,
-        known,
-        audit.decision,
-        audit.rule,
-        audit.grantType ?? null,
-        audit.clientId ?? null,
-        audit.subject ?? null,
-        audit.audience ?? null,
-        audit.requestedScope ?? null,
-        audit.grantedScope ?? null,
-        audit.jti ?? null,
-        audit.parentJti ?? null,
-        audit.txn ?? null,
-        audit.impersonation ?? false,
-        audit.description ?? null,
-      ],
-    );
-    const started = rows[0]?.chain_started_at;
+    const values = [
+      token.jti,
+      token.parentJti,
+      token.txn,
+      token.depth,
+      token.sub,
+      token.clientId,
+      [...token.chainAgents],
+      token.aud,
+      token.scope,
+      token.grantType,
+      token.impersonation,
+      token.subjectIsAgent,
+      token.depthLimit,
+      token.rootIssuer,
+      token.jkt,
+      token.issuedAt,
+      token.expiresAt,
+      known,
+      audit.decision,
+      audit.rule,
+      audit.grantType ?? null,
+      audit.clientId ?? null,
+      audit.subject ?? null,
+      audit.audience ?? null,
+      audit.requestedScope ?? null,
+      audit.grantedScope ?? null,
+      audit.jti ?? null,
+      audit.parentJti ?? null,
+      audit.txn ?? null,
+      audit.impersonation ?? false,
+      audit.description ?? null,
+    ];
+    const started = this.#groupCommit
+      ? await new Promise<Date | undefined>((resolve, reject) => {
+          this.#waiting.push({ jti: token.jti, values, resolve, reject });
+          this.#startBatches();
+        })
+      : (
+          await this.#sql.prepared<{ chain_started_at: Date }>('sts_record_issuance', RECORD_ISSUANCE, values)
+        )[0]?.chain_started_at;
     if (started) this.#chainStarts.set(token.jti, started);
+  }
+
+  /** Grants waiting for a group-commit statement (not counting those in flight). */
+  get waitingIssuances(): number {
+    return this.#waiting.length;
+  }
+
+  /**
+   * Sends the waiting grants, up to ISSUANCE_BATCH_MAX per statement, while fewer than
+   * ISSUANCE_BATCHES_IN_FLIGHT statements are in flight. Each grant's promise settles with its
+   * batch's commit; a failed statement rejects every grant of its batch with its error, and none
+   * of them is recorded (one statement, atomic).
+   */
+  #startBatches(): void {
+    while (this.#batchesInFlight < ISSUANCE_BATCHES_IN_FLIGHT && this.#waiting.length > 0) {
+      const batch = this.#waiting.splice(0, ISSUANCE_BATCH_MAX);
+      this.#batchesInFlight += 1;
+      this.#recordBatch(batch)
+        .then(
+          (starts) => {
+            for (const pending of batch) pending.resolve(starts.get(pending.jti));
+          },
+          (error: unknown) => {
+            for (const pending of batch) pending.reject(error);
+          },
+        )
+        .finally(() => {
+          this.#batchesInFlight -= 1;
+          this.#startBatches();
+        });
+    }
+  }
+
+  async #recordBatch(batch: readonly PendingIssuance[]): Promise<Map<string, Date>> {
+    if (batch.length === 1) {
+      // Alone: the one-row statement, which costs PostgreSQL less than the arrays.
+      const [only] = batch as [PendingIssuance];
+      const rows = await this.#sql.prepared<{ chain_started_at: Date }>(
+        'sts_record_issuance',
+        RECORD_ISSUANCE,
+        only.values,
+      );
+      return new Map(rows.map((row) => [only.jti, row.chain_started_at]));
+    }
+    const columns = (batch[0]?.values ?? []).map((_, column) =>
+      batch.map(({ values }) => (column === 6 ? JSON.stringify(values[column]) : values[column])),
+    );
+    const rows = await this.#sql.prepared<{ jti: string; chain_started_at: Date }>(
+      'sts_record_issuances',
+      RECORD_ISSUANCES,
+      columns,
+    );
+    return new Map(rows.map((row) => [row.jti, row.chain_started_at]));
   }
 
   async recordRefusal(audit: AuditRecord): Promise<void> {
