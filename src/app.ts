@@ -212,7 +212,10 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
 
   const registry = new Registry(database.prisma, { ttlMs: config.registryCacheTtlMs });
   // Every revocation writes its SET outbox rows in its own transaction (ADR 0026).
-  const lineage = new LineageStore(database.prisma, { onRevoked: SecurityEventStore.recordRevocation });
+  const lineage = new LineageStore(database.prisma, database, {
+    groupCommit: database.kind === 'postgresql',
+    onRevoked: SecurityEventStore.recordRevocation,
+  });
   const securityEvents = new SecurityEventStore(database.prisma);
   const peerGrants = new PeerGrantStore(database.prisma);
   const changes = new ChangeFeed(database, { log: app.log });

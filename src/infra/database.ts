@@ -32,7 +32,16 @@ export interface ListenSession {
   close(): Promise<void>;
 }
 
-export interface Database extends SqlSession {
+/**
+ * The hot path's SQL (ADR 0021): one statement straight to the driver, without Prisma's query
+ * runtime. On PostgreSQL it is prepared once per pooled connection under `name` (pg's named
+ * statements), so PostgreSQL parses and plans it once per connection instead of per request.
+ */
+export interface PreparedSql {
+  prepared<Row>(name: string, sql: string, params: readonly unknown[]): Promise<Row[]>;
+}
+
+export interface Database extends SqlSession, PreparedSql {
   readonly prisma: PrismaClient;
   readonly kind: 'postgresql' | 'pglite';
   /** Runs `work` on one dedicated connection (session-level locks need that). */
@@ -137,6 +146,9 @@ async function openPostgres(databaseUrl: string, poolSize: number): Promise<Data
     async query<Row>(sql: string, params: unknown[] = []) {
       return (await pool.query(sql, params)).rows as Row[];
     },
+    async prepared<Row>(name: string, sql: string, params: readonly unknown[]) {
+      return (await pool.query({ name, text: sql, values: [...params] })).rows as Row[];
+    },
     async withSession(work) {
       const client = await pool.connect();
       try {
@@ -177,6 +189,8 @@ async function openPglite(directory: string): Promise<Database> {
     prisma,
     kind: 'pglite',
     ...session,
+    // One in-process session: nothing to save by naming statements.
+    prepared: (_name, sql, params) => session.query(sql, [...params]),
     // PGlite is a single connection: every call already runs on the same session.
     withSession: (work) => work(session),
     // One process owns the data directory, so every listener is in it: the session never drops.

@@ -3,10 +3,11 @@
  * audit event in one transaction before the response leaves; a refusal writes only the audit
  * event (CONTRACT §3: a failed request changes nothing but the audit log).
  */
+import { LRUCache } from 'lru-cache';
 import { AUDIT_DESCRIPTION_MAX_CHARS, auditField } from '../domain/audit-field.js';
 import type { RuleCode } from '../domain/types.js';
 import { recordAdminEvent, type AdminChange } from './admin-events.js';
-import type { PrismaClient, Transaction } from './database.js';
+import type { PreparedSql, PrismaClient, Transaction } from './database.js';
 import { Prisma, type IssuedToken } from './generated/prisma/client.js';
 
 export interface AuditRecord {
@@ -117,18 +118,166 @@ export type RevocationListener = (
 
 export interface LineageStoreOptions {
   readonly onRevoked?: RevocationListener;
+  /** Concurrent grants share one statement and its commit (ADR 0021): worth it on PostgreSQL. */
+  readonly groupCommit?: boolean;
 }
 
 /** How many revoked jtis an admin event lists; audit_events holds one row for every one of them. */
 const ADMIN_EVENT_MAX_JTIS = 100;
 
+/**
+ * How many tokens' chain starts one instance remembers (ADR 0021): a jti and a date each, about
+ * 100 bytes, so some 10 MiB at most.
+ */
+export const CHAIN_START_CACHE_MAX_ENTRIES = 100_000;
+
+/**
+ * The lineage row and its audit event in one statement ($1–$17 the token, $18 its chain start when
+ * known, $19–$31 the audit event). The row inherits its parent's `chain_started_at` (a root starts
+ * its chain; $18 is then its issue time), so a whole chain lives in one partition and retention
+ * drops it whole (ADR 0015). When the caller does not know the parent's start, the statement looks
+ * it up (an InitPlan, run only when $18 is null); a parent not found only makes the row stay longer.
+ */
+const RECORD_ISSUANCE = `
+  WITH lineage AS (
+    INSERT INTO issued_tokens (jti, parent_jti, txn, depth, sub, client_id, chain_agents, aud, scope,
+      grant_type, impersonation, subject_is_agent, depth_limit, root_issuer, jkt, issued_at, expires_at,
+      chain_started_at)
+    VALUES ($1, $2, $3, $4, $5, $6, $7::text[], $8, $9, $10, $11, $12, $13::integer, $14::text, $15::text,
+      $16, $17,
+      COALESCE($18::timestamptz,
+        (SELECT chain_started_at FROM issued_tokens WHERE jti = $2::text LIMIT 1), $16::timestamptz))
+    RETURNING chain_started_at
+  ), audit AS (
+    INSERT INTO audit_events (decision, rule, grant_type, client_id, subject, audience, requested_scope,
+      granted_scope, jti, parent_jti, txn, impersonation, description)
+    VALUES ($19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)
+  )
+  SELECT chain_started_at FROM lineage`;
+
+/**
+ * Group commit (ADR 0021): the lineage rows and audit events of many grants in one statement, one
+ * array per column ($1–$18 the tokens, the chain agents as JSON arrays; $19–$31 the audit events).
+ * PostgreSQL runs a statement atomically: every grant of the batch lands, or none does.
+ */
+const RECORD_ISSUANCES = `
+  WITH v AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::integer[], $5::text[], $6::text[], $7::text[],
+      $8::text[], $9::text[], $10::text[], $11::boolean[], $12::boolean[], $13::integer[], $14::text[],
+      $15::text[], $16::timestamptz[], $17::timestamptz[], $18::timestamptz[], $19::text[], $20::text[],
+      $21::text[], $22::text[], $23::text[], $24::text[], $25::text[], $26::text[], $27::text[], $28::text[],
+      $29::text[], $30::boolean[], $31::text[])
+      AS v(jti, parent_jti, txn, depth, sub, client_id, chain_agents, aud, scope, grant_type, impersonation,
+        subject_is_agent, depth_limit, root_issuer, jkt, issued_at, expires_at, known_start, a_decision, a_rule,
+        a_grant_type, a_client_id, a_subject, a_audience, a_requested_scope, a_granted_scope, a_jti,
+        a_parent_jti, a_txn, a_impersonation, a_description)
+  ), lineage AS (
+    INSERT INTO issued_tokens (jti, parent_jti, txn, depth, sub, client_id, chain_agents, aud, scope,
+      grant_type, impersonation, subject_is_agent, depth_limit, root_issuer, jkt, issued_at, expires_at,
+      chain_started_at)
+    SELECT jti, parent_jti, txn, depth, sub, client_id,
+      ARRAY(SELECT jsonb_array_elements_text(v.chain_agents::jsonb)), aud, scope, grant_type, impersonation,
+      subject_is_agent, depth_limit, root_issuer, jkt, issued_at, expires_at,
+      COALESCE(known_start,
+        (SELECT p.chain_started_at FROM issued_tokens p WHERE p.jti = v.parent_jti LIMIT 1), issued_at)
+    FROM v
+    RETURNING jti, chain_started_at
+  ), audit AS (
+    INSERT INTO audit_events (decision, rule, grant_type, client_id, subject, audience, requested_scope,
+      granted_scope, jti, parent_jti, txn, impersonation, description)
+    SELECT a_decision, a_rule, a_grant_type, a_client_id, a_subject, a_audience, a_requested_scope,
+      a_granted_scope, a_jti, a_parent_jti, a_txn, a_impersonation, a_description
+    FROM v
+  )
+  SELECT jti, chain_started_at FROM lineage`;
+
+/** Most grants one group-commit statement records. */
+export const ISSUANCE_BATCH_MAX = 64;
+/**
+ * Group-commit statements in flight at once, each on a pooled connection until its commit; grants
+ * arriving meanwhile wait and leave together in the next one. One alone would serialise the
+ * commits; a few keep PostgreSQL busy while batches form.
+ */
+export const ISSUANCE_BATCHES_IN_FLIGHT = 2;
+
+/** One grant waiting for its batch's commit. */
+interface PendingIssuance {
+  readonly jti: string;
+  readonly values: readonly unknown[];
+  resolve(start: Date | undefined): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * A token's ancestry, itself first, for `standing`. Each step up names its parent's partition (a
+ * chain shares its start; ADR 0015) and, through LATERAL … LIMIT 1, is an index probe whatever the
+ * statistics say: a plain recursive join was planned as a scan of every partition while they were
+ * not analysed (ADR 0021).
+ */
+const STANDING_FROM = (first: string, parentStart: string) => `
+  WITH RECURSIVE ancestry AS (
+    SELECT jti, parent_jti, revoked_at, subject_is_agent, chain_agents, depth, depth_limit, root_issuer,
+      chain_started_at, 0 AS level
+    FROM issued_tokens WHERE ${first}
+    UNION ALL
+    SELECT t.jti, t.parent_jti, t.revoked_at, t.subject_is_agent, t.chain_agents, t.depth, t.depth_limit,
+      t.root_issuer, t.chain_started_at, a.level + 1
+    FROM ancestry a CROSS JOIN LATERAL (
+      SELECT * FROM issued_tokens p
+      WHERE p.jti = a.parent_jti AND p.chain_started_at = ${parentStart} LIMIT 1) t
+    WHERE a.level < 64
+  )
+  SELECT jti, revoked_at, subject_is_agent, chain_agents, depth, depth_limit, root_issuer, chain_started_at
+  FROM ancestry`;
+/** The jti alone: every partition is probed. */
+export const STANDING = STANDING_FROM('jti = $1', 'a.chain_started_at');
+/** The jti and its known chain start: one partition. */
+export const STANDING_IN_PARTITION = STANDING_FROM(
+  'jti = $1 AND chain_started_at = $2::timestamptz',
+  '$2::timestamptz',
+);
+
+/** A row of the ancestry walk in `standing`, the token itself first (level 0). */
+interface AncestryRow {
+  jti: string;
+  revoked_at: Date | null;
+  subject_is_agent: boolean;
+  chain_agents: string[];
+  depth: number;
+  depth_limit: number | null;
+  root_issuer: string | null;
+  chain_started_at: Date;
+}
+
 export class LineageStore {
   readonly #prisma: PrismaClient;
   readonly #onRevoked: RevocationListener | undefined;
+  /**
+   * jti → `chain_started_at`, the partition key of `issued_tokens` (ADR 0015). It never changes
+   * once the row is written, so remembering it is exact: lookups by jti then name their partition
+   * and PostgreSQL plans and reads one partition instead of all of them (ADR 0021). Revocation is
+   * never cached: `standing` reads `revoked_at` every time.
+   */
+  readonly #chainStarts = new LRUCache<string, Date>({ max: CHAIN_START_CACHE_MAX_ENTRIES });
 
-  constructor(prisma: PrismaClient, options: LineageStoreOptions = {}) {
+  readonly #sql: PreparedSql;
+  readonly #groupCommit: boolean;
+  readonly #waiting: PendingIssuance[] = [];
+  #batchesInFlight = 0;
+
+  /**
+   * `sql` runs the hot path's statements (database.ts `PreparedSql`); without it they go through
+   * Prisma's raw queries, unprepared. `groupCommit` lets concurrent grants share one statement
+   * and its commit (ADR 0021): worth it where statements run concurrently, on PostgreSQL.
+   */
+  constructor(prisma: PrismaClient, sql?: PreparedSql, options: LineageStoreOptions = {}) {
     this.#prisma = prisma;
     this.#onRevoked = options.onRevoked;
+    this.#groupCommit = options.groupCommit ?? false;
+    this.#sql = sql ?? {
+      prepared: <Row>(_name: string, text: string, params: readonly unknown[]) =>
+        prisma.$queryRawUnsafe<Row[]>(text, ...params),
+    };
   }
 
   /**
@@ -140,25 +289,104 @@ export class LineageStore {
    */
   async recordIssuance(token: IssuedTokenRecord, given: AuditRecord): Promise<void> {
     const audit = storableAuditRecord(given);
-    await this.#prisma.$executeRaw`
-      WITH lineage AS (
-        INSERT INTO issued_tokens (jti, parent_jti, txn, depth, sub, client_id, chain_agents, aud, scope,
-          grant_type, impersonation, subject_is_agent, depth_limit, root_issuer, jkt, issued_at, expires_at,
-          chain_started_at)
-        VALUES (${token.jti}, ${token.parentJti}, ${token.txn}, ${token.depth}, ${token.sub}, ${token.clientId},
-          ${[...token.chainAgents]}::text[], ${token.aud}, ${token.scope}, ${token.grantType}, ${token.impersonation},
-          ${token.subjectIsAgent}, ${token.depthLimit}::integer, ${token.rootIssuer}::text, ${token.jkt}::text,
-          ${token.issuedAt}, ${token.expiresAt},
-          COALESCE(
-            (SELECT chain_started_at FROM issued_tokens WHERE jti = ${token.parentJti}::text LIMIT 1),
-            ${token.issuedAt}::timestamptz))
-      )
-      INSERT INTO audit_events (decision, rule, grant_type, client_id, subject, audience, requested_scope,
-        granted_scope, jti, parent_jti, txn, impersonation, description)
-      VALUES (${audit.decision}, ${audit.rule}, ${audit.grantType ?? null}, ${audit.clientId ?? null},
-        ${audit.subject ?? null}, ${audit.audience ?? null}, ${audit.requestedScope ?? null},
-        ${audit.grantedScope ?? null}, ${audit.jti ?? null}, ${audit.parentJti ?? null}, ${audit.txn ?? null},
-        ${audit.impersonation ?? false}, ${audit.description ?? null})`;
+    // The parent's chain start when this instance knows it; else the statement looks it up.
+    const known =
+      token.parentJti === null ? token.issuedAt : (this.#chainStarts.get(token.parentJti) ?? null);
+    const values = [
+      token.jti,
+      token.parentJti,
+      token.txn,
+      token.depth,
+      token.sub,
+      token.clientId,
+      [...token.chainAgents],
+      token.aud,
+      token.scope,
+      token.grantType,
+      token.impersonation,
+      token.subjectIsAgent,
+      token.depthLimit,
+      token.rootIssuer,
+      token.jkt,
+      token.issuedAt,
+      token.expiresAt,
+      known,
+      audit.decision,
+      audit.rule,
+      audit.grantType ?? null,
+      audit.clientId ?? null,
+      audit.subject ?? null,
+      audit.audience ?? null,
+      audit.requestedScope ?? null,
+      audit.grantedScope ?? null,
+      audit.jti ?? null,
+      audit.parentJti ?? null,
+      audit.txn ?? null,
+      audit.impersonation ?? false,
+      audit.description ?? null,
+    ];
+    const started = this.#groupCommit
+      ? await new Promise<Date | undefined>((resolve, reject) => {
+          this.#waiting.push({ jti: token.jti, values, resolve, reject });
+          this.#startBatches();
+        })
+      : (
+          await this.#sql.prepared<{ chain_started_at: Date }>('sts_record_issuance', RECORD_ISSUANCE, values)
+        )[0]?.chain_started_at;
+    if (started) this.#chainStarts.set(token.jti, started);
+  }
+
+  /** Grants waiting for a group-commit statement (not counting those in flight). */
+  get waitingIssuances(): number {
+    return this.#waiting.length;
+  }
+
+  /**
+   * Sends the waiting grants, up to ISSUANCE_BATCH_MAX per statement, while fewer than
+   * ISSUANCE_BATCHES_IN_FLIGHT statements are in flight. Each grant's promise settles with its
+   * batch's commit; a failed statement rejects every grant of its batch with its error, and none
+   * of them is recorded (one statement, atomic).
+   */
+  #startBatches(): void {
+    while (this.#batchesInFlight < ISSUANCE_BATCHES_IN_FLIGHT && this.#waiting.length > 0) {
+      const batch = this.#waiting.splice(0, ISSUANCE_BATCH_MAX);
+      this.#batchesInFlight += 1;
+      this.#recordBatch(batch)
+        .then(
+          (starts) => {
+            for (const pending of batch) pending.resolve(starts.get(pending.jti));
+          },
+          (error: unknown) => {
+            for (const pending of batch) pending.reject(error);
+          },
+        )
+        .finally(() => {
+          this.#batchesInFlight -= 1;
+          this.#startBatches();
+        });
+    }
+  }
+
+  async #recordBatch(batch: readonly PendingIssuance[]): Promise<Map<string, Date>> {
+    if (batch.length === 1) {
+      // Alone: the one-row statement, which costs PostgreSQL less than the arrays.
+      const [only] = batch as [PendingIssuance];
+      const rows = await this.#sql.prepared<{ chain_started_at: Date }>(
+        'sts_record_issuance',
+        RECORD_ISSUANCE,
+        only.values,
+      );
+      return new Map(rows.map((row) => [only.jti, row.chain_started_at]));
+    }
+    const columns = (batch[0]?.values ?? []).map((_, column) =>
+      batch.map(({ values }) => (column === 6 ? JSON.stringify(values[column]) : values[column])),
+    );
+    const rows = await this.#sql.prepared<{ jti: string; chain_started_at: Date }>(
+      'sts_record_issuances',
+      RECORD_ISSUANCES,
+      columns,
+    );
+    return new Map(rows.map((row) => [row.jti, row.chain_started_at]));
   }
 
   async recordRefusal(audit: AuditRecord): Promise<void> {
@@ -171,30 +399,21 @@ export class LineageStore {
    * service has no record of the jti.
    */
   async standing(jti: string): Promise<TokenStanding | null> {
-    const rows = await this.#prisma.$queryRaw<
-      {
-        jti: string;
-        revoked_at: Date | null;
-        subject_is_agent: boolean;
-        chain_agents: string[];
-        depth: number;
-        depth_limit: number | null;
-        root_issuer: string | null;
-      }[]
-    >`
-      WITH RECURSIVE ancestry AS (
-        SELECT jti, parent_jti, revoked_at, subject_is_agent, chain_agents, depth, depth_limit, root_issuer,
-          0 AS level
-        FROM issued_tokens WHERE jti = ${jti}
-        UNION ALL
-        SELECT t.jti, t.parent_jti, t.revoked_at, t.subject_is_agent, t.chain_agents, t.depth, t.depth_limit,
-          t.root_issuer, a.level + 1
-        FROM issued_tokens t JOIN ancestry a ON t.jti = a.parent_jti
-        WHERE a.level < 64
-      )
-      SELECT jti, revoked_at, subject_is_agent, chain_agents, depth, depth_limit, root_issuer FROM ancestry`;
+    const start = this.#chainStarts.get(jti);
+    const rows =
+      start === undefined
+        ? await this.#sql.prepared<AncestryRow>('sts_standing', STANDING, [jti])
+        : await this.#sql.prepared<AncestryRow>('sts_standing_in_partition', STANDING_IN_PARTITION, [
+            jti,
+            start,
+          ]);
+    return this.#toStanding(jti, rows);
+  }
+
+  #toStanding(jti: string, rows: readonly AncestryRow[]): TokenStanding | null {
     const own = rows.find((row) => row.jti === jti);
     if (!own) return null;
+    this.#chainStarts.set(jti, own.chain_started_at);
     return {
       revoked: rows.some((row) => row.revoked_at !== null),
       subjectIsAgent: own.subject_is_agent,

@@ -164,6 +164,12 @@ export class Registry {
   readonly #cache: LRUCache<string, CacheEntry>;
   /** Counts invalidations, so a read that straddles one does not refill the cache with what it saw. */
   #generation = 0;
+  /**
+   * Reads in flight by key, so that the requests that miss together (every one in flight when an
+   * entry expires) share one read instead of each sending its own (ADR 0021). Emptied by
+   * `invalidate`: a request after an invalidation never joins a read begun before it.
+   */
+  #loading = new Map<string, Promise<unknown>>();
 
   constructor(prisma: PrismaClient, options: RegistryOptions = {}) {
     this.#prisma = prisma;
@@ -182,11 +188,22 @@ export class Registry {
   invalidate(): void {
     this.#generation += 1;
     this.#cache.clear();
+    this.#loading.clear();
   }
 
-  async #cached<T>(key: string, load: () => Promise<T>): Promise<T> {
+  #cached<T>(key: string, load: () => Promise<T>): Promise<T> {
     const hit = this.#cache.get(key);
-    if (hit) return hit.value as T;
+    if (hit) return Promise.resolve(hit.value as T);
+    const loading = this.#loading.get(key);
+    if (loading) return loading as Promise<T>;
+    const read = this.#load(key, load).finally(() => {
+      if (this.#loading.get(key) === read) this.#loading.delete(key);
+    });
+    this.#loading.set(key, read);
+    return read;
+  }
+
+  async #load<T>(key: string, load: () => Promise<T>): Promise<T> {
     // The TTL counts from before the read, so no entry is served longer than the TTL after it.
     const start = performance.now();
     const generation = this.#generation;

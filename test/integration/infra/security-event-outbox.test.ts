@@ -18,7 +18,9 @@ describe('SET outbox', () => {
 
   beforeAll(async () => {
     ({ database, close } = await openMigratedDatabase());
-    lineage = new LineageStore(database.prisma, { onRevoked: SecurityEventStore.recordRevocation });
+    lineage = new LineageStore(database.prisma, undefined, {
+      onRevoked: SecurityEventStore.recordRevocation,
+    });
     store = new SecurityEventStore(database.prisma);
     await database.prisma.setReceiver.createMany({
       data: [
@@ -94,7 +96,7 @@ describe('SET outbox', () => {
 
   it('rolls the SET back with a revocation that fails after writing it', async () => {
     const token = await issue('api');
-    const failing = new LineageStore(database.prisma, {
+    const failing = new LineageStore(database.prisma, undefined, {
       onRevoked: async (tx, revoked, revoker) => {
         await SecurityEventStore.recordRevocation(tx, revoked, revoker);
         throw new Error('crash after the outbox write');
