@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatabase, databaseUrl } from '../../../bench/seed.js';
 import { signAuthorizationGrant } from '../../../src/protocol/authorization-grant.js';
 import { AgentStsClient, OAuthError } from '../../../src/sdk/agent/index.js';
 import {
@@ -39,13 +40,16 @@ const suffix = uniqueSuffix();
 const B_API = `https://ledger-${suffix}.b.example/api`;
 const LOOPBACK_JWKS = { ALLOW_LOOPBACK_HTTP_JWKS: 'true' };
 
-/** B's own database: on PostgreSQL the `_b` sibling of DATABASE_URL's, else its own PGlite. */
-function secondDatabase(): Record<string, string> {
+/**
+ * B's own database: on PostgreSQL the `_b` sibling of DATABASE_URL's (created when missing, as on
+ * a fresh CI machine), else its own PGlite.
+ */
+async function secondDatabase(): Promise<Record<string, string>> {
   const url = process.env.DATABASE_URL;
   if (!url) return {};
-  const parsed = new URL(url);
-  parsed.pathname = `${parsed.pathname}_b`;
-  return { DATABASE_URL: parsed.toString() };
+  const name = `${new URL(url).pathname.slice(1)}_b`;
+  await createDatabase(url, name);
+  return { DATABASE_URL: databaseUrl(url, name) };
 }
 
 let a: TestServer;
@@ -78,7 +82,7 @@ async function adminGet(server: TestServer, path: string): Promise<Record<string
 beforeAll(async () => {
   [a, b] = await Promise.all([
     startTestServer({ env: LOOPBACK_JWKS }),
-    startTestServer({ env: { ...LOOPBACK_JWKS, ...secondDatabase() } }),
+    startTestServer({ env: { ...LOOPBACK_JWKS, ...(await secondDatabase()) } }),
   ]);
   idp = await createExternalIssuer(`https://idp-${suffix}.a.example`);
   await registerTrustedIssuer(a, {
@@ -524,7 +528,12 @@ describe.runIf(process.env.DATABASE_URL)('single use across the instances of dom
   beforeAll(async () => {
     b2 = await startTestServer({
       keepData: true,
-      env: { ...LOOPBACK_JWKS, ...secondDatabase(), ISSUER: b.config.issuer, ADMIN_TOKEN: b.adminToken },
+      env: {
+        ...LOOPBACK_JWKS,
+        ...(await secondDatabase()),
+        ISSUER: b.config.issuer,
+        ADMIN_TOKEN: b.adminToken,
+      },
     });
     atB2 = { ...b2, baseUrl: `http://127.0.0.1:${b2.config.port}` };
   }, 60_000);
