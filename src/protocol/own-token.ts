@@ -14,7 +14,13 @@ import { standingPrivilege, type StandingPrivilege } from '../domain/standing-pr
 import type { LineageStore, TokenStanding } from '../infra/lineage-store.js';
 import type { Registry } from '../infra/registry.js';
 import type { KeySet, LoadedKey } from '../infra/signing-keys.js';
-import { audiencesOf, decodeCompactJwt, scopesOf, type CompactJwtFailure } from './compact-jwt.js';
+import {
+  audiencesOf,
+  decodeCompactJwt,
+  scopesOf,
+  type CompactJwtFailure,
+  type DecodedJwt,
+} from './compact-jwt.js';
 import {
   ACCESS_TOKEN_TYP,
   CLAIM_ACT,
@@ -70,6 +76,12 @@ export interface OwnTokenVerifyOptions {
   readonly now: number;
   /** An audience the token must name. */
   readonly audience?: string;
+  /**
+   * The token's header and claims as the caller already decoded them (decodeCompactJwt), so they
+   * are not decoded twice; only the header's `kid` is read from it, and the signature and claims
+   * are checked on `token` itself.
+   */
+  readonly decoded?: DecodedJwt;
 }
 
 /**
@@ -158,7 +170,7 @@ export class OwnTokenVerifier {
     options: OwnTokenVerifyOptions,
     kind: K,
   ): Promise<VerifyResult<K>> {
-    const decoded = decodeCompactJwt(token);
+    const decoded = options.decoded ?? decodeCompactJwt(token);
     if (!decoded.ok) return failure(decoded.reason);
     const key = await this.#key(decoded.header.kid);
     if (!key) return failure('unknown_key');
