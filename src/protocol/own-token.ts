@@ -7,7 +7,16 @@
  * caller's to weigh: the answer carries lineage's standing and every agent holding a place in the
  * chain, and `chainIsLive` and `standingPrivilege` look them up in the registry.
  */
-import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { KeyObject, verify as verifySignature } from 'node:crypto';
+import {
+  errors as joseErrors,
+  jwtVerify,
+  UnsecuredJWT,
+  type CryptoKey,
+  type JWTPayload,
+  type JWTVerifyOptions,
+  type ProtectedHeaderParameters,
+} from 'jose';
 import { flattenActClaim } from '../domain/act-chain.js';
 import { allAgentsEnabled, localChainParticipants } from '../domain/chain-liveness.js';
 import { standingPrivilege, type StandingPrivilege } from '../domain/standing-privilege.js';
@@ -174,7 +183,7 @@ export class OwnTokenVerifier {
     if (!decoded.ok) return failure(decoded.reason);
     const key = await this.#key(decoded.header.kid);
     if (!key) return failure('unknown_key');
-    const verified = await this.#checkSignatureAndClaims(token, key, options, kind);
+    const verified = await this.#checkSignatureAndClaims(token, decoded.header, key, options, kind);
     if (!verified.ok) return verified;
     const payload = verified.value;
     const actors = flattenActClaim(payload[CLAIM_ACT], MAX_ACT_NESTING);
@@ -231,22 +240,27 @@ export class OwnTokenVerifier {
 
   async #checkSignatureAndClaims<K extends Kind>(
     token: string,
+    header: ProtectedHeaderParameters,
     key: LoadedKey,
     { now, audience }: OwnTokenVerifyOptions,
     kind: K,
   ): Promise<{ readonly ok: true; readonly value: KindClaims[K] } | OwnTokenRefused> {
     const tolerance = this.#deps.clockToleranceSeconds;
+    const options = {
+      algorithms: [key.alg],
+      // RFC 9068 §4, and the Txn-Tokens draft's "JWT Header": one `typ` per kind (RFC 8725 §3.11).
+      typ: KINDS[kind].typ,
+      issuer: this.#deps.issuer,
+      audience,
+      clockTolerance: tolerance,
+      currentDate: new Date(now * 1000),
+      requiredClaims: ['exp', 'iat', 'jti', 'sub'],
+    };
     try {
-      const { payload } = await jwtVerify(token, key.publicKey, {
-        algorithms: [key.alg],
-        // RFC 9068 §4, and the Txn-Tokens draft's "JWT Header": one `typ` per kind (RFC 8725 §3.11).
-        typ: KINDS[kind].typ,
-        issuer: this.#deps.issuer,
-        audience,
-        clockTolerance: tolerance,
-        currentDate: new Date(now * 1000),
-        requiredClaims: ['exp', 'iat', 'jti', 'sub'],
-      });
+      const { payload } =
+        key.alg === 'ES256'
+          ? verifyEs256(token, header, key, options)
+          : await jwtVerify(token, key.publicKey, options);
       if (!hasOwnClaims(payload, kind) || payload.iat > now + tolerance) return failure('invalid_claims');
       return { ok: true, value: payload };
     } catch (error) {
@@ -256,3 +270,47 @@ export class OwnTokenVerifier {
     }
   }
 }
+
+/** The node:crypto form of each verification key, made once per key (a CryptoKey never changes). */
+const nodeKeys = new WeakMap<CryptoKey, KeyObject>();
+
+/**
+ * What jwtVerify checks of an ES256 token, with the signature checked by node:crypto in this
+ * thread (WebCrypto, which jose uses, costs about twice the CPU per verification): the header's
+ * `alg` is the key's and it carries no `crit`; the signature (R || S, RFC 7518 §3.4) verifies over
+ * the token's first two parts exactly as sent; then jose's own claim checks (typ, iss, aud, exp,
+ * nbf, iat, required claims, the same options) run on those claims, through UnsecuredJWT.decode
+ * of a `none` header that carries only the token's `typ`. Throws what jwtVerify throws.
+ */
+function verifyEs256(
+  token: string,
+  header: ProtectedHeaderParameters,
+  key: LoadedKey,
+  options: JWTVerifyOptions,
+): { payload: JWTPayload } {
+  if (header.alg !== key.alg)
+    throw new joseErrors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed');
+  if (header.crit !== undefined) throw new joseErrors.JWSInvalid('unsupported critical header parameters');
+  const end = token.lastIndexOf('.');
+  const signature = Buffer.from(token.slice(end + 1), 'base64url');
+  let publicKey = nodeKeys.get(key.publicKey);
+  if (!publicKey) {
+    publicKey = KeyObject.from(key.publicKey);
+    nodeKeys.set(key.publicKey, publicKey);
+  }
+  const valid =
+    signature.length === ES256_SIGNATURE_BYTES &&
+    verifySignature(
+      'sha256',
+      Buffer.from(token.slice(0, end)),
+      { key: publicKey, dsaEncoding: 'ieee-p1363' },
+      signature,
+    );
+  if (!valid) throw new joseErrors.JWSSignatureVerificationFailed();
+  const typHeader = Buffer.from(JSON.stringify({ alg: 'none', typ: header.typ })).toString('base64url');
+  const claims = token.slice(token.indexOf('.') + 1, end);
+  return { payload: UnsecuredJWT.decode(`${typHeader}.${claims}.`, options).payload };
+}
+
+/** An ES256 signature: R and S, 32 bytes each. */
+const ES256_SIGNATURE_BYTES = 64;
