@@ -36,8 +36,18 @@ export async function signTypedJwt(key: LoadedKey, claims: AccessTokenClaims, ty
     .sign(key.privateKey);
 }
 
-/** The node:crypto form of each signing key, made once per key (a CryptoKey never changes). */
+/** The node:crypto form of each key, made once per key (a CryptoKey never changes). */
 const nodeKeys = new WeakMap<CryptoKey, KeyObject>();
+
+/** `key` as a node:crypto KeyObject, for signing and verifying in this thread. */
+export function nodeKeyOf(key: CryptoKey): KeyObject {
+  let nodeKey = nodeKeys.get(key);
+  if (!nodeKey) {
+    nodeKey = KeyObject.from(key);
+    nodeKeys.set(key, nodeKey);
+  }
+  return nodeKey;
+}
 
 /**
  * The same compact JWS jose's SignJWT makes (RFC 7515 §7.1: header and claims as base64url JSON,
@@ -46,11 +56,7 @@ const nodeKeys = new WeakMap<CryptoKey, KeyObject>();
  * normalisation and a thread-pool job around the same OpenSSL call).
  */
 function signEs256(key: LoadedKey, claims: AccessTokenClaims, typ: string): string {
-  let privateKey = nodeKeys.get(key.privateKey);
-  if (!privateKey) {
-    privateKey = KeyObject.from(key.privateKey);
-    nodeKeys.set(key.privateKey, privateKey);
-  }
+  const privateKey = nodeKeyOf(key.privateKey);
   const header = Buffer.from(JSON.stringify({ alg: key.alg, typ, kid: key.kid })).toString('base64url');
   const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
   const input = `${header}.${payload}`;

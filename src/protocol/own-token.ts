@@ -7,12 +7,11 @@
  * caller's to weigh: the answer carries lineage's standing and every agent holding a place in the
  * chain, and `chainIsLive` and `standingPrivilege` look them up in the registry.
  */
-import { KeyObject, verify as verifySignature } from 'node:crypto';
+import { verify as verifySignature } from 'node:crypto';
 import {
   errors as joseErrors,
   jwtVerify,
   UnsecuredJWT,
-  type CryptoKey,
   type JWTPayload,
   type JWTVerifyOptions,
   type ProtectedHeaderParameters,
@@ -40,7 +39,7 @@ import {
   TXN_TOKEN_TYP,
 } from './constants.js';
 import type { OnDemandKeyRefresh } from './key-refresh.js';
-import type { AccessTokenClaims } from './mint.js';
+import { nodeKeyOf, type AccessTokenClaims } from './mint.js';
 
 /** Why a token is not a live record of ours; each caller maps it to its own answer. */
 export type OwnTokenFailure =
@@ -271,9 +270,6 @@ export class OwnTokenVerifier {
   }
 }
 
-/** The node:crypto form of each verification key, made once per key (a CryptoKey never changes). */
-const nodeKeys = new WeakMap<CryptoKey, KeyObject>();
-
 /**
  * What jwtVerify checks of an ES256 token, with the signature checked by node:crypto in this
  * thread (WebCrypto, which jose uses, costs about twice the CPU per verification): the header's
@@ -293,11 +289,7 @@ function verifyEs256(
   if (header.crit !== undefined) throw new joseErrors.JWSInvalid('unsupported critical header parameters');
   const end = token.lastIndexOf('.');
   const signature = Buffer.from(token.slice(end + 1), 'base64url');
-  let publicKey = nodeKeys.get(key.publicKey);
-  if (!publicKey) {
-    publicKey = KeyObject.from(key.publicKey);
-    nodeKeys.set(key.publicKey, publicKey);
-  }
+  const publicKey = nodeKeyOf(key.publicKey);
   const valid =
     signature.length === ES256_SIGNATURE_BYTES &&
     verifySignature(
