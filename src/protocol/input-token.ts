@@ -18,7 +18,7 @@ import type { JsonObject, TransactionContext } from '../domain/txn-token.js';
 import type { Result, RuleCode, TokenLineage, TokenOrigin, VerifiedToken } from '../domain/types.js';
 import type { TokenStanding } from '../infra/lineage-store.js';
 import type { Registry, TrustedIssuerRecord } from '../infra/registry.js';
-import { audiencesOf, decodeCompactJwt } from './compact-jwt.js';
+import { audiencesOf, decodeCompactJwt, type DecodedJwt } from './compact-jwt.js';
 import { bindingOf } from './confirmation.js';
 import {
   ACCEPTED_INPUT_ALGS,
@@ -164,15 +164,20 @@ export class InputTokenVerifier {
     if (unverified.iss === this.#deps.issuer) {
       if (declaredType === TOKEN_TYPE_ID_TOKEN)
         return invalid(role, 'is not an ID token of a trusted issuer');
-      return this.#verifyOwn(role, token, now);
+      return this.#verifyOwn(role, token, now, decoded);
     }
     const trusted = await this.#deps.registry.getTrustedIssuer(unverified.iss);
     if (!trusted) return invalid(role, 'was issued by an issuer that is not trusted');
     return this.#verifyTrusted(role, token, trusted, now);
   }
 
-  async #verifyOwn(role: TokenRole, token: string, now: number): Promise<Result<VerifiedToken>> {
-    const verified = await this.#deps.ownTokens.verify(token, { now });
+  async #verifyOwn(
+    role: TokenRole,
+    token: string,
+    now: number,
+    decoded: DecodedJwt,
+  ): Promise<Result<VerifiedToken>> {
+    const verified = await this.#deps.ownTokens.verify(token, { now, decoded });
     if (!verified.ok) return invalid(role, FAILURE_DETAILS[verified.reason]);
     const { payload, standing, rootIsPeer } = verified.value;
     return this.#normaliseOwn(role, payload, standing, rootIsPeer);
@@ -211,7 +216,11 @@ export class InputTokenVerifier {
       return invalid(role, 'does not match its declared token type');
     }
     if (decoded.payload.iss !== this.#deps.issuer) return invalid(role, 'is not a Txn-Token of this service');
-    const verified = await this.#deps.ownTokens.verifyTxnToken(token, { now, audience: trustDomain });
+    const verified = await this.#deps.ownTokens.verifyTxnToken(token, {
+      now,
+      audience: trustDomain,
+      decoded,
+    });
     if (!verified.ok) {
       return invalid(
         role,

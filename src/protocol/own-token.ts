@@ -7,14 +7,28 @@
  * caller's to weigh: the answer carries lineage's standing and every agent holding a place in the
  * chain, and `chainIsLive` and `standingPrivilege` look them up in the registry.
  */
-import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { verify as verifySignature } from 'node:crypto';
+import {
+  errors as joseErrors,
+  jwtVerify,
+  UnsecuredJWT,
+  type JWTPayload,
+  type JWTVerifyOptions,
+  type ProtectedHeaderParameters,
+} from 'jose';
 import { flattenActClaim } from '../domain/act-chain.js';
 import { allAgentsEnabled, localChainParticipants } from '../domain/chain-liveness.js';
 import { standingPrivilege, type StandingPrivilege } from '../domain/standing-privilege.js';
 import type { LineageStore, TokenStanding } from '../infra/lineage-store.js';
 import type { Registry } from '../infra/registry.js';
 import type { KeySet, LoadedKey } from '../infra/signing-keys.js';
-import { audiencesOf, decodeCompactJwt, scopesOf, type CompactJwtFailure } from './compact-jwt.js';
+import {
+  audiencesOf,
+  decodeCompactJwt,
+  scopesOf,
+  type CompactJwtFailure,
+  type DecodedJwt,
+} from './compact-jwt.js';
 import {
   ACCESS_TOKEN_TYP,
   CLAIM_ACT,
@@ -25,7 +39,7 @@ import {
   TXN_TOKEN_TYP,
 } from './constants.js';
 import type { OnDemandKeyRefresh } from './key-refresh.js';
-import type { AccessTokenClaims } from './mint.js';
+import { nodeKeyOf, type AccessTokenClaims } from './mint.js';
 
 /** Why a token is not a live record of ours; each caller maps it to its own answer. */
 export type OwnTokenFailure =
@@ -70,6 +84,12 @@ export interface OwnTokenVerifyOptions {
   readonly now: number;
   /** An audience the token must name. */
   readonly audience?: string;
+  /**
+   * The token's header and claims as the caller already decoded them (decodeCompactJwt), so they
+   * are not decoded twice; only the header's `kid` is read from it, and the signature and claims
+   * are checked on `token` itself.
+   */
+  readonly decoded?: DecodedJwt;
 }
 
 /**
@@ -158,11 +178,11 @@ export class OwnTokenVerifier {
     options: OwnTokenVerifyOptions,
     kind: K,
   ): Promise<VerifyResult<K>> {
-    const decoded = decodeCompactJwt(token);
+    const decoded = options.decoded ?? decodeCompactJwt(token);
     if (!decoded.ok) return failure(decoded.reason);
     const key = await this.#key(decoded.header.kid);
     if (!key) return failure('unknown_key');
-    const verified = await this.#checkSignatureAndClaims(token, key, options, kind);
+    const verified = await this.#checkSignatureAndClaims(token, decoded.header, key, options, kind);
     if (!verified.ok) return verified;
     const payload = verified.value;
     const actors = flattenActClaim(payload[CLAIM_ACT], MAX_ACT_NESTING);
@@ -219,22 +239,27 @@ export class OwnTokenVerifier {
 
   async #checkSignatureAndClaims<K extends Kind>(
     token: string,
+    header: ProtectedHeaderParameters,
     key: LoadedKey,
     { now, audience }: OwnTokenVerifyOptions,
     kind: K,
   ): Promise<{ readonly ok: true; readonly value: KindClaims[K] } | OwnTokenRefused> {
     const tolerance = this.#deps.clockToleranceSeconds;
+    const options = {
+      algorithms: [key.alg],
+      // RFC 9068 §4, and the Txn-Tokens draft's "JWT Header": one `typ` per kind (RFC 8725 §3.11).
+      typ: KINDS[kind].typ,
+      issuer: this.#deps.issuer,
+      audience,
+      clockTolerance: tolerance,
+      currentDate: new Date(now * 1000),
+      requiredClaims: ['exp', 'iat', 'jti', 'sub'],
+    };
     try {
-      const { payload } = await jwtVerify(token, key.publicKey, {
-        algorithms: [key.alg],
-        // RFC 9068 §4, and the Txn-Tokens draft's "JWT Header": one `typ` per kind (RFC 8725 §3.11).
-        typ: KINDS[kind].typ,
-        issuer: this.#deps.issuer,
-        audience,
-        clockTolerance: tolerance,
-        currentDate: new Date(now * 1000),
-        requiredClaims: ['exp', 'iat', 'jti', 'sub'],
-      });
+      const { payload } =
+        key.alg === 'ES256'
+          ? verifyEs256(token, header, key, options)
+          : await jwtVerify(token, key.publicKey, options);
       if (!hasOwnClaims(payload, kind) || payload.iat > now + tolerance) return failure('invalid_claims');
       return { ok: true, value: payload };
     } catch (error) {
@@ -244,3 +269,40 @@ export class OwnTokenVerifier {
     }
   }
 }
+
+/**
+ * What jwtVerify checks of an ES256 token, with the signature checked by node:crypto in this
+ * thread (WebCrypto, which jose uses, costs about twice the CPU per verification): the header's
+ * `alg` is the key's and it carries no `crit`; the signature (R || S, RFC 7518 §3.4) verifies over
+ * the token's first two parts exactly as sent; then jose's own claim checks (typ, iss, aud, exp,
+ * nbf, iat, required claims, the same options) run on those claims, through UnsecuredJWT.decode
+ * of a `none` header that carries only the token's `typ`. Throws what jwtVerify throws.
+ */
+function verifyEs256(
+  token: string,
+  header: ProtectedHeaderParameters,
+  key: LoadedKey,
+  options: JWTVerifyOptions,
+): { payload: JWTPayload } {
+  if (header.alg !== key.alg)
+    throw new joseErrors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed');
+  if (header.crit !== undefined) throw new joseErrors.JWSInvalid('unsupported critical header parameters');
+  const end = token.lastIndexOf('.');
+  const signature = Buffer.from(token.slice(end + 1), 'base64url');
+  const publicKey = nodeKeyOf(key.publicKey);
+  const valid =
+    signature.length === ES256_SIGNATURE_BYTES &&
+    verifySignature(
+      'sha256',
+      Buffer.from(token.slice(0, end)),
+      { key: publicKey, dsaEncoding: 'ieee-p1363' },
+      signature,
+    );
+  if (!valid) throw new joseErrors.JWSSignatureVerificationFailed();
+  const typHeader = Buffer.from(JSON.stringify({ alg: 'none', typ: header.typ })).toString('base64url');
+  const claims = token.slice(token.indexOf('.') + 1, end);
+  return { payload: UnsecuredJWT.decode(`${typHeader}.${claims}.`, options).payload };
+}
+
+/** An ES256 signature: R and S, 32 bytes each. */
+const ES256_SIGNATURE_BYTES = 64;

@@ -9,7 +9,6 @@
  * one — authenticates nobody. Every other request reaches the provider with its body unchanged.
  */
 import * as querystring from 'node:querystring';
-import { Readable } from 'node:stream';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { WORKLOAD_AUTH_METHODS } from '../domain/workload-identity.js';
 import { CLIENT_AUTHENTICATION_FAILED } from './client-auth-failure.js';
@@ -77,12 +76,16 @@ async function readForm(ctx: KoaContextWithOIDC): Promise<Buffer> {
  * stand-in inherits everything else (headers, URL, socket) from the real request.
  */
 function replayBody(ctx: KoaContextWithOIDC, body: Buffer): void {
-  const stream = Readable.from([body]);
   ctx.request.req.headers['content-length'] = String(body.length);
+  // The provider reads `req.iterator()` alone: a one-chunk generator, not a Readable per request.
   ctx.req = Object.create(ctx.req, {
     readable: { value: true },
-    iterator: { value: stream.iterator.bind(stream) },
+    iterator: { value: () => oneChunk(body) },
   }) as typeof ctx.req;
+}
+
+async function* oneChunk(body: Buffer): AsyncGenerator<Buffer> {
+  yield body;
 }
 
 function single(value: string | string[] | undefined): string | undefined {
