@@ -44,22 +44,39 @@ export function isAddressedToIssuer(aud: unknown, issuer: string): boolean {
   return aud === issuer;
 }
 
-/**
- * Null when the claims and header of a (signature-verified) assertion are acceptable, else the
- * public reason for refusing it.
- */
-export function clientAssertionProblem(
-  claims: Readonly<Record<string, unknown>>,
+/** Whether the header's `typ`, as a media type without `application/` in lower case, is accepted. */
+export function hasAcceptedType(
   header: Readonly<Record<string, unknown>>,
-  context: AssertionCheckContext,
-): string | null {
-  const { now, clockToleranceSeconds: tolerance } = context;
+  accepted: ReadonlySet<string | undefined>,
+): boolean {
   const typ =
     typeof header.typ === 'string' ? header.typ.toLowerCase().replace(/^application\//, '') : header.typ;
-  if (!ACCEPTED_ASSERTION_TYPES.has(typ as string | undefined)) return 'client assertion typ is not accepted';
-  // RFC 7523 §3: iss and sub both name the client; exp and a one-time jti are required.
-  if (claims.iss !== context.clientId) return 'client assertion iss must be the client_id';
-  if (claims.sub !== context.clientId) return 'client assertion sub must be the client_id';
+  return accepted.has(typ as string | undefined);
+}
+
+/** The longest lifetime an assertion may have, and how a refusal names it. */
+export interface AssertionLifetime {
+  readonly maxSeconds: number;
+  readonly description: string;
+}
+
+const CLIENT_ASSERTION_LIFETIME: AssertionLifetime = {
+  maxSeconds: MAX_ASSERTION_LIFETIME_SECONDS,
+  description: 'five minutes',
+};
+
+/**
+ * The RFC 7523 §3 rules, as updated by RFC 10070, that every client assertion shares whoever
+ * signed it (a client's key, a SPIFFE trust domain, a Kubernetes cluster): `aud` is this issuer
+ * alone, `exp` and a one-time `jti` are present, `iat` and `nbf` are not in the future, and the
+ * lifetime is bounded, which bounds the replay store too (RL-05).
+ */
+export function sharedAssertionProblem(
+  claims: Readonly<Record<string, unknown>>,
+  context: Omit<AssertionCheckContext, 'clientId'>,
+  lifetime: AssertionLifetime,
+): string | null {
+  const { now, clockToleranceSeconds: tolerance } = context;
   if (!isAddressedToIssuer(claims.aud, context.issuer)) {
     return 'client assertion aud must be the issuer identifier as its sole value';
   }
@@ -70,9 +87,24 @@ export function clientAssertionProblem(
   if (typeof claims.nbf === 'number' && claims.nbf > now + tolerance) {
     return 'client assertion nbf is in the future';
   }
-  // Bounds the replay store too: no assertion is remembered for longer than this (RL-05).
-  if (claims.exp - Math.min(issuedAt, now) > MAX_ASSERTION_LIFETIME_SECONDS + tolerance) {
-    return 'client assertion lifetime exceeds five minutes';
+  if (claims.exp - Math.min(issuedAt, now) > lifetime.maxSeconds + tolerance) {
+    return `client assertion lifetime exceeds ${lifetime.description}`;
   }
   return null;
+}
+
+/**
+ * Null when the claims and header of a (signature-verified) assertion are acceptable, else the
+ * public reason for refusing it.
+ */
+export function clientAssertionProblem(
+  claims: Readonly<Record<string, unknown>>,
+  header: Readonly<Record<string, unknown>>,
+  context: AssertionCheckContext,
+): string | null {
+  if (!hasAcceptedType(header, ACCEPTED_ASSERTION_TYPES)) return 'client assertion typ is not accepted';
+  // RFC 7523 §3: iss and sub both name the client.
+  if (claims.iss !== context.clientId) return 'client assertion iss must be the client_id';
+  if (claims.sub !== context.clientId) return 'client assertion sub must be the client_id';
+  return sharedAssertionProblem(claims, context, CLIENT_ASSERTION_LIFETIME);
 }

@@ -34,7 +34,7 @@ import { hasControlCharacter } from '../domain/audit-field.js';
 import { clientAssertionProblem } from './client-assertion-claims.js';
 import { CLIENT_ASSERTION_TYPE_JWT_BEARER, KEY_SET_CACHE_MAX_ENTRIES } from './constants.js';
 import { CLIENT_AUTHENTICATION_FAILED, standingDetail } from './client-auth-failure.js';
-import { ServiceUnavailable } from './errors.js';
+import { failClosed } from './errors.js';
 import type { JwksFetch } from './jwks-fetch.js';
 import { isAllowedJwksUri } from './jwks-uri.js';
 import { CLIENT_ASSERTION_ALGS } from './provider.js';
@@ -152,7 +152,7 @@ export class ClientAuthenticator {
     const presented = this.#presented(authorization, params);
     // PostgreSQL text cannot hold a NUL: such an id names no client, and is never looked up.
     if (hasControlCharacter(presented.clientId)) throw refuse('client_id contains a control character');
-    const agent = await this.#failClosed(() => this.#deps.registry.getAgent(presented.clientId));
+    const agent = await failClosed(() => this.#deps.registry.getAgent(presented.clientId));
     if (!agent || agent.status !== 'enabled') throw refuse(standingDetail(agent?.status ?? null));
     if (presented.method !== agent.tokenEndpointAuthMethod) {
       throw refuse('the authentication method does not match the registered one');
@@ -332,7 +332,7 @@ export class ClientAuthenticator {
     // Checked by clientAssertionProblem above.
     const { iss, jti, exp } = payload as { iss: string; jti: string; exp: number };
     const expiresAt = new Date((exp + tolerance) * 1000);
-    const first = await this.#failClosed(() =>
+    const first = await failClosed(() =>
       claimReplaySlot(this.#deps.prisma, replayDetectionId(iss, jti), expiresAt),
     );
     if (!first) throw refuse('client assertion tokens must only be used once');
@@ -356,14 +356,5 @@ export class ClientAuthenticator {
       this.#remoteKeys.set(cacheKey, keys);
     }
     return keys;
-  }
-
-  /** A storage failure answers 503: authentication is never skipped (AV-02). */
-  async #failClosed<T>(operation: () => Promise<T>): Promise<T> {
-    try {
-      return await operation();
-    } catch {
-      throw new ServiceUnavailable();
-    }
   }
 }

@@ -27,3 +27,12 @@ export class RateLimited extends errors.OIDCProviderError {
     });
   }
 }
+
+/** A storage failure during client authentication answers 503, never 500 or a skipped check (AV-02). */
+export async function failClosed<T>(operation: () => Promise<T>): Promise<T> {
+  try {
+    return await operation();
+  } catch {
+    throw new ServiceUnavailable();
+  }
+}

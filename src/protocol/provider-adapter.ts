@@ -5,7 +5,7 @@
  * No other model is used: this service issues its own JWTs and keeps no grants or sessions.
  */
 import type { Adapter, AdapterPayload } from 'oidc-provider';
-import { ServiceUnavailable } from './errors.js';
+import { failClosed } from './errors.js';
 import { hasControlCharacter } from '../domain/audit-field.js';
 import { GRANT_CLIENT_CREDENTIALS, GRANT_JWT_BEARER, GRANT_TOKEN_EXCHANGE } from '../domain/types.js';
 import type { PrismaClient } from '../infra/database.js';
@@ -46,15 +46,6 @@ export function clientMetadata(agent: AgentRecord): AdapterPayload {
     ...(agent.jwks ? { jwks: agent.jwks } : {}),
     ...(agent.jwksUri ? { jwks_uri: agent.jwksUri } : {}),
   } as AdapterPayload;
-}
-
-/** A storage failure during client authentication answers 503, never 500 or a skipped check (AV-02). */
-async function failClosed<T>(operation: () => Promise<T>): Promise<T> {
-  try {
-    return await operation();
-  } catch {
-    throw new ServiceUnavailable();
-  }
 }
 
 export function createAdapterClass(prisma: PrismaClient, registry: Registry) {

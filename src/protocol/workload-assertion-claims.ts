@@ -18,8 +18,9 @@ import {
 } from '../domain/workload-identity.js';
 import {
   ACCEPTED_ASSERTION_TYPES,
-  isAddressedToIssuer,
+  hasAcceptedType,
   MAX_ASSERTION_LIFETIME_SECONDS,
+  sharedAssertionProblem,
 } from './client-assertion-claims.js';
 
 /** draft-ietf-oauth-spiffe-client-auth §3.1: the client assertion type of a JWT-SVID. */
@@ -80,28 +81,12 @@ function commonProblem(
   header: Readonly<Record<string, unknown>>,
   context: WorkloadCheckContext,
 ): string | null {
-  const { now, clockToleranceSeconds: tolerance } = context;
   if (typeof header.alg !== 'string' || !WORKLOAD_ASSERTION_ALGS.includes(header.alg)) {
     return 'client assertion alg is not accepted';
   }
-  const typ =
-    typeof header.typ === 'string' ? header.typ.toLowerCase().replace(/^application\//, '') : header.typ;
-  if (!ACCEPTED_WORKLOAD_TYPES.has(typ as string | undefined)) return 'client assertion typ is not accepted';
-  if (!isAddressedToIssuer(claims.aud, context.issuer)) {
-    return 'client assertion aud must be the issuer identifier as its sole value';
-  }
-  if (typeof claims.exp !== 'number') return 'client assertion exp is required';
-  if (typeof claims.jti !== 'string' || claims.jti === '') return 'client assertion jti is required';
-  const issuedAt = typeof claims.iat === 'number' ? claims.iat : now;
-  if (issuedAt > now + tolerance) return 'client assertion iat is in the future';
-  if (typeof claims.nbf === 'number' && claims.nbf > now + tolerance) {
-    return 'client assertion nbf is in the future';
-  }
-  const maxLifetime = MAX_WORKLOAD_ASSERTION_LIFETIME_SECONDS[kind];
-  if (claims.exp - Math.min(issuedAt, now) > maxLifetime + tolerance) {
-    return `client assertion lifetime exceeds ${maxLifetime} seconds`;
-  }
-  return null;
+  if (!hasAcceptedType(header, ACCEPTED_WORKLOAD_TYPES)) return 'client assertion typ is not accepted';
+  const maxSeconds = MAX_WORKLOAD_ASSERTION_LIFETIME_SECONDS[kind];
+  return sharedAssertionProblem(claims, context, { maxSeconds, description: `${maxSeconds} seconds` });
 }
 
 /** draft-ietf-oauth-spiffe-client-auth §3.1 steps 1–3: `sub` is a workload's SPIFFE ID. */

@@ -35,7 +35,7 @@ import { claimReplaySlot, replayDetectionId } from '../infra/replay-store.js';
 import { standingDetail } from './client-auth-failure.js';
 import { epochSeconds } from './clock.js';
 import { CLIENT_ASSERTION_TYPE_JWT_BEARER, KEY_SET_CACHE_MAX_ENTRIES } from './constants.js';
-import { ServiceUnavailable } from './errors.js';
+import { failClosed } from './errors.js';
 import type { JwksFetch } from './jwks-fetch.js';
 import { isAllowedJwksUri } from './jwks-uri.js';
 import {
@@ -125,7 +125,7 @@ export class WorkloadCredentials {
       return null;
     }
     if (!looksLikeServiceAccountSubject(claims.sub) || typeof claims.iss !== 'string') return null;
-    const cluster = await this.#failClosed(() =>
+    const cluster = await failClosed(() =>
       this.#deps.registry.getWorkloadIssuer('kubernetes', claims.iss as string),
     );
     return cluster ? { kind: 'kubernetes', token: assertion } : null;
@@ -155,7 +155,7 @@ export class WorkloadCredentials {
       check.identity.kind === 'spiffe'
         ? (parseSpiffeId(check.identity.spiffeId)?.trustDomain ?? '')
         : check.identity.issuer;
-    const trust = await this.#failClosed(() => this.#deps.registry.getWorkloadIssuer(kind, issuerName));
+    const trust = await failClosed(() => this.#deps.registry.getWorkloadIssuer(kind, issuerName));
     if (!trust) {
       throw new WorkloadAuthenticationError(
         kind === 'spiffe' ? 'the trust domain is not registered' : 'the cluster is not registered',
@@ -171,7 +171,7 @@ export class WorkloadCredentials {
       );
     }
 
-    const agent = await this.#failClosed(() =>
+    const agent = await failClosed(() =>
       this.#deps.registry.getAgentByWorkloadIdentity(workloadKey(check.identity)),
     );
     if (!agent) throw new WorkloadAuthenticationError('no agent is bound to this workload identity');
@@ -186,7 +186,7 @@ export class WorkloadCredentials {
       );
     }
     const expiresAt = new Date((check.exp + tolerance) * 1000);
-    const first = await this.#failClosed(() =>
+    const first = await failClosed(() =>
       claimReplaySlot(
         this.#deps.prisma,
         replayDetectionId(`workload:${check.replayScope}`, check.jti),
@@ -221,14 +221,5 @@ export class WorkloadCredentials {
       if (key.startsWith(`${trust.id}@`)) this.#keySets.delete(key);
     this.#keySets.set(trust.version, set);
     return set;
-  }
-
-  /** A storage failure answers 503: authentication is never skipped (AV-02). */
-  async #failClosed<T>(operation: () => Promise<T>): Promise<T> {
-    try {
-      return await operation();
-    } catch {
-      throw new ServiceUnavailable();
-    }
   }
 }
