@@ -4,7 +4,7 @@
  * the cache never holds a subject token. Identical requests in flight share one call.
  */
 import { createHash } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
+import { ExpiringLru } from '../shared/expiring-lru.js';
 import type { TokenSet } from './token-request.js';
 
 export interface TokenCacheOptions {
@@ -20,7 +20,7 @@ export function cacheKey(parts: ReadonlyArray<string | undefined>): string {
 
 export function createTokenCache(options: TokenCacheOptions = {}) {
   const margin = (options.refreshBeforeExpiry ?? 30) * 1000;
-  const tokens = new LRUCache<string, TokenSet>({ max: options.maxEntries ?? 1_000 });
+  const tokens = new ExpiringLru<string, TokenSet>(options.maxEntries ?? 1_000);
   const pending = new Map<string, Promise<TokenSet>>();
 
   return async function cached(key: string, issue: () => Promise<TokenSet>): Promise<TokenSet> {
@@ -33,7 +33,7 @@ export function createTokenCache(options: TokenCacheOptions = {}) {
     }
     const issued = await call;
     const ttl = issued.expiresAt.getTime() - margin - Date.now();
-    if (ttl > 0) tokens.set(key, issued, { ttl });
+    if (ttl > 0) tokens.set(key, issued, ttl);
     return issued;
   };
 }

@@ -3,7 +3,7 @@
  * right for one instance; an API running several instances passes a shared store (Redis
  * `SET key 1 NX PXAT expiresAt` is one line) so that a proof replayed to another instance fails.
  */
-import { LRUCache } from 'lru-cache';
+import { ExpiringLru } from '../shared/expiring-lru.js';
 
 export interface ReplayStore {
   /** Records `id` until `expiresAt`; resolves true the first time only. Must be atomic. */
@@ -16,12 +16,12 @@ export interface MemoryReplayStoreOptions {
 }
 
 export function createMemoryReplayStore(options: MemoryReplayStoreOptions = {}): ReplayStore {
-  const spent = new LRUCache<string, true>({ max: options.max ?? 100_000 });
+  const spent = new ExpiringLru<string, true>(options.max ?? 100_000);
   return {
     async claim(id, expiresAt) {
-      if (spent.has(id)) return false;
+      if (spent.get(id)) return false;
       const ttl = Math.max(1, expiresAt.getTime() - Date.now());
-      spent.set(id, true, { ttl });
+      spent.set(id, true, ttl);
       return true;
     },
   };

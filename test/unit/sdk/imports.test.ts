@@ -1,6 +1,6 @@
 /**
  * CONTRACT §6 and STYLE.md: the SDK subpaths pull in nothing of the server. Every import in
- * src/sdk is jose, lru-cache, a Node built-in, a type-only import of fastify (erased at run time),
+ * src/sdk is jose, a Node built-in, a type-only import of fastify (erased at run time),
  * or a relative path that stays inside src/sdk.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -8,7 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 const SDK = path.resolve('src/sdk');
-const RUNTIME_PACKAGES = ['jose', 'lru-cache'];
+const RUNTIME_PACKAGES = ['jose'];
 
 function files(directory: string): string[] {
   return readdirSync(directory, { withFileTypes: true }).flatMap((entry) =>
@@ -46,7 +46,7 @@ describe('src/sdk imports', () => {
         } else {
           expect(
             specifier.startsWith('node:') || RUNTIME_PACKAGES.includes(specifier),
-            `${specifier} is not jose, lru-cache or a Node built-in`,
+            `${specifier} is not jose or a Node built-in`,
           ).toBe(true);
         }
       }
