@@ -177,6 +177,13 @@ async function sts(): Promise<void> {
     depth4,
   };
   await issue(forms.cc);
+  // A resource server reads discovery and the JWKS: measure the server in the state that leaves it
+  // in (oidc-provider, which serves both, enters its AsyncLocalStorage on each request).
+  for (const path of ['/.well-known/openid-configuration', '/jwks']) {
+    const response = await fetch(`${server.baseUrl}${path}`);
+    if (response.status !== 200) throw new Error(`${path}: ${response.status}`);
+    await response.arrayBuffer();
+  }
   await registerExtraAgents(server.database, Number(process.env.BENCH_EXTRA_AGENTS ?? 0));
   process.stdout.write(
     JSON.stringify({ baseUrl: server.baseUrl, database: server.database.kind, forms }) + '\n',

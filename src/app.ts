@@ -22,7 +22,9 @@ import { healthRoutes } from './http/health.js';
 import { landingRoutes } from './http/landing.js';
 import { tokenManagementRoutes } from './http/token-management.js';
 import { registerHttpMetrics } from './http/metrics.js';
-import { OAuthEndpointError, registerProblemHandlers } from './http/problem.js';
+import { registerProblemHandlers } from './http/problem.js';
+import { tokenEndpointRoutes } from './http/token-endpoint.js';
+import { OAuthError } from './protocol/errors.js';
 import type { Database } from './infra/database.js';
 import { ChangeFeed, type ChangeEvent } from './infra/change-feed.js';
 import { LineageStore } from './infra/lineage-store.js';
@@ -42,10 +44,11 @@ import { InputTokenVerifier } from './protocol/input-token.js';
 import { createJwksFetcher, type JwksFetch } from './protocol/jwks-fetch.js';
 import { OnDemandKeyRefresh } from './protocol/key-refresh.js';
 import { OwnTokenVerifier } from './protocol/own-token.js';
-import { createAdapterClass } from './protocol/provider-adapter.js';
+import { NoStorageAdapter } from './protocol/provider-adapter.js';
 import {
   AUTHORIZATION_SERVER_METADATA_PATH,
   createProvider,
+  DPOP_PROOF_ALGS,
   JWKS_PATH,
   OPENID_CONFIGURATION_PATH,
   TOKEN_PATH,
@@ -55,10 +58,8 @@ import { securityEventMetadata } from './protocol/security-event-token.js';
 import { SetDeliveryWorker } from './protocol/set-delivery.js';
 import { securityEventPollRoutes } from './http/security-event-poll.js';
 import { WorkloadCredentials } from './protocol/workload-credentials.js';
-import { workloadTokenEndpoint } from './protocol/workload-token-endpoint.js';
-import { onGrantError, tokenEndpointHooks } from './protocol/token-endpoint-hooks.js';
 import { tokenManagementMetadata } from './protocol/token-management.js';
-import { tokenEndpointMetrics } from './protocol/token-metrics.js';
+import { ClientAuthenticator } from './protocol/client-authentication.js';
 import { TrustedIssuerKeys } from './protocol/trusted-issuer-keys.js';
 
 export const MIGRATIONS_DIRECTORY = path.resolve(
@@ -91,7 +92,7 @@ const RETENTION_LOCK_TIMEOUT_MS = 2_000;
 const ADDRESS_LIMIT_CACHE_ENTRIES = 10_000;
 
 const DISCOVERY_PATHS = new Set([OPENID_CONFIGURATION_PATH, AUTHORIZATION_SERVER_METADATA_PATH]);
-const PROVIDER_PATHS = new Set([TOKEN_PATH, JWKS_PATH, ...DISCOVERY_PATHS]);
+const PROVIDER_PATHS = new Set([JWKS_PATH, ...DISCOVERY_PATHS]);
 
 /** What the retention job keeps (ADR 0015), from the configuration. */
 export function retentionPolicy(config: Config): RetentionJobPolicy {
@@ -129,6 +130,8 @@ export interface ServiceContext {
   readonly setDelivery: SetDeliveryWorker;
   /** Client authentication by SPIFFE JWT-SVIDs and Kubernetes tokens, at every endpoint (ADR 0023). */
   readonly workloads: WorkloadCredentials;
+  /** Client authentication at the token, introspection and revocation endpoints. */
+  readonly clientAuthenticator: ClientAuthenticator;
   /** Grants of peer domains redeemed here: the foreign parents of local chains (ADR 0025). */
   readonly peerGrants: PeerGrantStore;
 }
@@ -284,7 +287,9 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     rateCounter,
     dpopProofs: new DpopProofVerifier({
       claimProof: (jkt, jti, expiresAt) => claimDpopProof(database.prisma, jkt, jti, expiresAt),
-      requireNonce: config.requireDpopNonce,
+      nonceSecret: config.requireDpopNonce ? dpopNonceSecret(config.keyEncryptionKey) : null,
+      algorithms: DPOP_PROOF_ALGS,
+      tokenEndpoint: new URL(TOKEN_PATH, config.issuer).href,
     }),
     txnTokens:
       config.txnTokenTrustDomain === null
@@ -309,28 +314,26 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     allowLoopbackHttpJwks: config.allowLoopbackHttpJwks,
     jwksFetch,
   });
-  const Adapter = createAdapterClass(database.prisma, registry);
+  const clientAuthenticator = new ClientAuthenticator({
+    issuer: config.issuer,
+    registry,
+    prisma: database.prisma,
+    clockToleranceSeconds: config.clockToleranceSeconds,
+    allowLoopbackHttpJwks: config.allowLoopbackHttpJwks,
+    jwksFetch,
+    workloads,
+  });
   const engine = new OAuthEngine((currentKeys) => {
     const provider = createProvider({
       issuer: config.issuer,
       keys: currentKeys,
-      clockToleranceSeconds: config.clockToleranceSeconds,
-      adapter: Adapter,
-      grants,
-      jwksFetch,
-      dpopNonceSecret: config.requireDpopNonce ? dpopNonceSecret(config.keyEncryptionKey) : null,
+      adapter: NoStorageAdapter,
       extraMetadata: {
         ...tokenTypeMetadata(config.txnTokenTrustDomain !== null),
         ...tokenManagementMetadata(config.issuer),
         ...securityEventMetadata(config.issuer),
       },
-      middleware: [
-        tokenEndpointMetrics(metrics),
-        tokenEndpointHooks(lineage, registry, app.log),
-        workloadTokenEndpoint(workloads),
-      ],
     });
-    provider.on('grant.error', onGrantError);
     provider.on('server_error', (_ctx, error) => app.log.error({ err: error }, 'oauth server error'));
     // A connection that fails mid-request (a client gone, a slow one cut off: RL-06) reaches the
     // Koa app's 'error' event (the provider is the app), which would print to stderr; it belongs
@@ -378,6 +381,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     securityEvents,
     setDelivery,
     workloads,
+    clientAuthenticator,
     peerGrants,
   });
   registerProblemHandlers(app);
@@ -399,11 +403,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     keyGenerator: (request) => `token-addr:${request.ip}`,
     // The token endpoint answers in OAuth's error format, not as a problem document.
     errorResponseBuilder: (_request, context) =>
-      new OAuthEndpointError(
-        429,
-        'rate_limit_exceeded',
-        `too many token requests, retry in ${context.after}`,
-      ),
+      new OAuthError(429, 'rate_limit_exceeded', `too many token requests, retry in ${context.after}`),
   });
   // The admin API is limited per credential-less caller address too; during a Redis outage it
   // stays usable (skipOnError), while the token endpoint fails closed.
@@ -425,10 +425,10 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     try {
       await limitTokenEndpointByAddress.call(app, request, reply);
     } catch (error) {
-      if (error instanceof OAuthEndpointError) throw error;
+      if (error instanceof OAuthError) throw error;
       // The shared counter is unreachable: fail closed rather than serve unlimited (AV-02).
       request.log.error({ err: error }, 'rate-limit store unavailable');
-      throw new OAuthEndpointError(
+      throw new OAuthError(
         503,
         'temporarily_unavailable',
         'the service is temporarily unavailable, retry later',
@@ -451,6 +451,7 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
     engine.handle(req, res);
   });
 
+  await app.register(tokenEndpointRoutes, { grants, authenticator: clientAuthenticator });
   await app.register(healthRoutes, { database, keys });
   // RFC 7662 / RFC 7009, served by fastify beside the provider mount (CONTRACT §3.4).
   await app.register(tokenManagementRoutes);

@@ -45,21 +45,6 @@ export class ProblemError extends Error {
   }
 }
 
-/**
- * An error on an OAuth endpoint served outside oidc-provider (or refused before it is reached):
- * answered as `{"error", "error_description"}` (RFC 6749 §5.2), never as a problem document.
- */
-export class OAuthEndpointError extends Error {
-  readonly statusCode: number;
-  readonly error: string;
-
-  constructor(statusCode: number, error: string, description: string) {
-    super(description);
-    this.statusCode = statusCode;
-    this.error = error;
-  }
-}
-
 export function sendProblem(reply: FastifyReply, problem: Omit<Problem, 'type' | 'title'>): FastifyReply {
   const body: Problem = {
     type: `https://agent-sts.dev/problems/${problem.code}`,
@@ -97,14 +82,6 @@ export function registerProblemHandlers(app: FastifyInstance): void {
     }),
   );
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof OAuthEndpointError) {
-      if (error.statusCode === 503) reply.header('Retry-After', '5');
-      return reply
-        .code(error.statusCode)
-        .header('Cache-Control', 'no-store')
-        .header('Pragma', 'no-cache')
-        .send({ error: error.error, error_description: error.message });
-    }
     if (error instanceof ProblemError) {
       return sendProblem(reply, {
         status: error.status,

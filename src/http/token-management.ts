@@ -6,42 +6,27 @@
  * limit, `Cache-Control: no-store`, and OAuth-style errors `{"error", "error_description"}`
  * (RFC 6749 §5.2), never problem documents.
  */
-import formbody from '@fastify/formbody';
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import {
-  ClientAuthenticationError,
-  ClientAuthenticator,
-  type FormParams,
-} from '../protocol/client-authentication.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ClientAuthenticationError, type FormParams } from '../protocol/client-authentication.js';
 import { parameterWithControlCharacter } from '../domain/audit-field.js';
 import type { AgentRecord } from '../infra/registry.js';
 import { claimedClientId, clientAuthFailureDescription } from '../protocol/client-auth-failure.js';
-import { ServiceUnavailable } from '../protocol/errors.js';
-import { ruleFor } from '../protocol/token-endpoint-hooks.js';
+import { OAuthError, ServiceUnavailable } from '../protocol/errors.js';
 import {
   INTROSPECTION_PATH,
   REVOCATION_PATH,
   TOKEN_TYPE_HINTS,
   TokenManagement,
 } from '../protocol/token-management.js';
-import { isDatabaseUnavailable, OAuthEndpointError } from './problem.js';
-
-/** A public, one-line description: never CR, LF or TAB (SECURITY-CASES, every negative case). */
-function oneLine(text: string): string {
-  return text.replace(/[^\x20-\x7E]+/g, ' ').trim();
-}
-
-function formParams(body: unknown): FormParams {
-  return typeof body === 'object' && body !== null ? (body as FormParams) : {};
-}
+import { formParams, oauthAnswerOf, oauthScope, sendOAuthError } from './oauth-endpoint.js';
+import { ruleFor } from './token-endpoint.js';
 
 /** The `token` parameter: required, once (RFC 7662 §2.1, RFC 7009 §2.1). */
 function tokenParam(params: FormParams): string {
   const value = Object.hasOwn(params, 'token') ? params.token : undefined;
-  if (Array.isArray(value))
-    throw new OAuthEndpointError(400, 'invalid_request', 'token must not be repeated');
+  if (Array.isArray(value)) throw new OAuthError(400, 'invalid_request', 'token must not be repeated');
   if (typeof value !== 'string' || value === '') {
-    throw new OAuthEndpointError(400, 'invalid_request', 'token is required');
+    throw new OAuthError(400, 'invalid_request', 'token is required');
   }
   return value;
 }
@@ -51,34 +36,15 @@ function checkTokenTypeHint(params: FormParams): void {
   const hint = Object.hasOwn(params, 'token_type_hint') ? params.token_type_hint : undefined;
   if (hint === undefined) return;
   if (typeof hint !== 'string') {
-    throw new OAuthEndpointError(400, 'invalid_request', 'token_type_hint must not be repeated');
+    throw new OAuthError(400, 'invalid_request', 'token_type_hint must not be repeated');
   }
   if (!TOKEN_TYPE_HINTS.has(hint)) {
-    throw new OAuthEndpointError(400, 'unsupported_token_type', 'token_type_hint is not supported');
+    throw new OAuthError(400, 'unsupported_token_type', 'token_type_hint is not supported');
   }
-}
-
-function sendError(reply: FastifyReply, status: number, error: string, description: string): FastifyReply {
-  if (status === 503) reply.header('Retry-After', '5');
-  return reply
-    .code(status)
-    .header('Cache-Control', 'no-store')
-    .header('Pragma', 'no-cache')
-    .type('application/json; charset=utf-8')
-    .send({ error, error_description: oneLine(description) });
 }
 
 export async function tokenManagementRoutes(app: FastifyInstance): Promise<void> {
-  const { config, database, registry, lineage, ownTokens, jwksFetch, workloads } = app.sts;
-  const authenticator = new ClientAuthenticator({
-    issuer: config.issuer,
-    registry,
-    prisma: database.prisma,
-    clockToleranceSeconds: config.clockToleranceSeconds,
-    allowLoopbackHttpJwks: config.allowLoopbackHttpJwks,
-    jwksFetch,
-    workloads,
-  });
+  const { config, lineage, ownTokens, clientAuthenticator: authenticator } = app.sts;
   const tokens = new TokenManagement({ ownTokens, lineage });
 
   /**
@@ -126,7 +92,7 @@ export async function tokenManagementRoutes(app: FastifyInstance): Promise<void>
         description: `${description} (at ${request.routeOptions.url ?? ''})`,
       }),
     );
-    throw new OAuthEndpointError(400, 'invalid_request', description);
+    throw new OAuthError(400, 'invalid_request', description);
   }
 
   /** A failing database or registry answers 503 and changes nothing (AV-01, AV-02). */
@@ -140,8 +106,7 @@ export async function tokenManagementRoutes(app: FastifyInstance): Promise<void>
   }
 
   // Form bodies only (RFC 7662 §2.1, RFC 7009 §2.1): JSON or text is refused as invalid_request.
-  app.removeAllContentTypeParsers();
-  await app.register(formbody);
+  oauthScope(app);
 
   // Client secrets and assertions are guessed here as at the token endpoint: the same per-address limit.
   const limitByAddress = app.rateLimit({
@@ -149,46 +114,21 @@ export async function tokenManagementRoutes(app: FastifyInstance): Promise<void>
     timeWindow: 60_000,
     keyGenerator: (request) => `token-management-addr:${request.ip}`,
     errorResponseBuilder: (_request, context) =>
-      new OAuthEndpointError(429, 'rate_limit_exceeded', `too many requests, retry in ${context.after}`),
+      new OAuthError(429, 'rate_limit_exceeded', `too many requests, retry in ${context.after}`),
   });
   app.addHook('onRequest', async (request, reply) => {
-    reply.header('Cache-Control', 'no-store').header('Pragma', 'no-cache');
     await limitByAddress.call(app, request, reply);
   });
 
-  app.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof ClientAuthenticationError) {
-      if (error.status === 401 && error.basic) {
-        // RFC 6749 §5.2: the client tried HTTP Basic, so the 401 names the scheme.
-        reply.header(
-          'WWW-Authenticate',
-          `Basic realm="${config.issuer}", error="invalid_client", error_description="${error.message}"`,
-        );
-      }
-      return sendError(reply, error.status, error.error, error.message);
+  app.setErrorHandler((error, request, reply) => {
+    const answer = oauthAnswerOf(error);
+    if (answer === null) {
+      request.log.error({ err: error }, 'unexpected error at introspection or revocation');
+      const unexpected = { status: 500, error: 'server_error', description: 'an unexpected error occurred' };
+      return sendOAuthError(reply, unexpected);
     }
-    if (error instanceof OAuthEndpointError) {
-      return sendError(reply, error.statusCode, error.error, error.message);
-    }
-    if (error instanceof ServiceUnavailable || isDatabaseUnavailable(error)) {
-      return sendError(reply, 503, 'temporarily_unavailable', 'the service is temporarily unavailable');
-    }
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return sendError(reply, 413, 'invalid_request', 'the request body is too large');
-    }
-    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return sendError(
-        reply,
-        400,
-        'invalid_request',
-        'only application/x-www-form-urlencoded bodies are supported',
-      );
-    }
-    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-      return sendError(reply, 400, 'invalid_request', 'the request is malformed');
-    }
-    request.log.error({ err: error }, 'unexpected error at introspection or revocation');
-    return sendError(reply, 500, 'server_error', 'an unexpected error occurred');
+    const basic = error instanceof ClientAuthenticationError && error.basic;
+    return sendOAuthError(reply, answer, { error, ...(basic ? { basicRealm: config.issuer } : {}) });
   });
 
   app.post(

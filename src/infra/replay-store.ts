@@ -1,10 +1,9 @@
 /**
  * One-time use of client-assertion `jti`s (RFC 7523 §3) and of DPoP proofs (RFC 9449 §11.1).
- * Client assertions are spent by every endpoint that accepts one: the token endpoint (through
- * oidc-provider's ReplayDetection model and the adapter) and the introspection and revocation
- * endpoints (protocol/client-authentication.ts). Records live in `provider_records` under the same
- * model and id, so an assertion spent at one endpoint is spent at all of them, on every instance
- * and across restarts (CA-09).
+ * Client assertions are spent by client authentication (protocol/client-authentication.ts), the
+ * same at the token, introspection and revocation endpoints. Records live in `provider_records`
+ * under oidc-provider's model name and id for them (the table predates ADR 0027), so an assertion
+ * spent at one endpoint is spent at all of them, on every instance and across restarts (CA-09).
  */
 import { createHash } from 'node:crypto';
 import type { PrismaClient } from './database.js';

@@ -1,9 +1,8 @@
 /**
  * The RFC 7523 §3 checks on a `private_key_jwt` client assertion that go beyond its signature, as
- * updated by RFC 10070, as one pure function: the token endpoint runs it through oidc-provider's
- * `assertJwtClientAuthClaimsAndHeader`, the introspection and revocation endpoints call it
- * directly (client-authentication.ts), so every endpoint accepts exactly the same assertions
- * (CA-08, CA-10, RL-05).
+ * updated by RFC 10070, as one pure function that client authentication (client-authentication.ts)
+ * and workload credentials run, so every endpoint accepts exactly the same assertions (CA-08,
+ * CA-10, RL-05).
  */
 
 /** RFC 7523 §3 / SECURITY-CASES CA-08: a client assertion lives at most five minutes. */

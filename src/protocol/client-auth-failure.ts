@@ -7,11 +7,10 @@
  * holds a stable reason code and the precise detail, `client_assertion_audience: client assertion
  * aud must be the issuer`.
  *
- * The details come from two places that carry no codes of their own: oidc-provider's
- * `InvalidClientAuth` (its `error_detail`, shared/client_auth.js and shared/jwt_client_auth.js)
- * at the token endpoint, and this service's ClientAuthenticator and client-assertion-claims.ts at
- * the others. One classifier maps both onto the same codes, so the same failure reads the same
- * wherever it happened; a detail it does not know keeps the generic code and its full text.
+ * The details are the messages of ClientAuthenticator, client-assertion-claims.ts, workload
+ * credentials and jose, which carry no codes of their own. One classifier maps them onto the
+ * codes, so the same failure reads the same at every endpoint; a detail it does not know keeps the
+ * generic code and its full text.
  */
 import { decodeJwt } from 'jose';
 import type { AgentStatus } from '../domain/types.js';

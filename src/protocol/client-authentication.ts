@@ -1,7 +1,6 @@
 /**
- * Client authentication for the OAuth endpoints served outside oidc-provider (introspection and
- * revocation). It accepts exactly what the token endpoint accepts, step for step as
- * oidc-provider's `shared/client_auth.js` does it:
+ * Client authentication at the token, introspection and revocation endpoints (ADR 0027), one
+ * implementation for all three, step for step as oidc-provider's `shared/client_auth.js` does it:
  *
  * - `client_secret_basic` (RFC 6749 §2.3.1: both halves form-urldecoded) and `client_secret_post`,
  *   compared against the stored digest in constant time (ADR 0002);
@@ -10,8 +9,7 @@
  *   once across every endpoint and instance (infra/replay-store.ts).
  *
  * Exactly one mechanism per request; the agent must exist, be enabled and use exactly the method it
- * was registered with: as at the token endpoint (grants.ts), Basic and a body secret do not stand in
- * for each other (SECURITY-CASES CA-03).
+ * was registered with: Basic and a body secret do not stand in for each other (SECURITY-CASES CA-03).
  */
 import { LRUCache } from 'lru-cache';
 import {
@@ -154,6 +152,8 @@ export class ClientAuthenticator {
     if (hasControlCharacter(presented.clientId)) throw refuse('client_id contains a control character');
     const agent = await failClosed(() => this.#deps.registry.getAgent(presented.clientId));
     if (!agent || agent.status !== 'enabled') throw refuse(standingDetail(agent?.status ?? null));
+    // A `client_id` alone authenticates nobody, whatever method the agent registered.
+    if (presented.method === null) throw refuse('no client authentication was provided');
     if (presented.method !== agent.tokenEndpointAuthMethod) {
       throw refuse('the authentication method does not match the registered one');
     }
@@ -171,8 +171,8 @@ export class ClientAuthenticator {
   }
 
   /**
-   * The agent a workload credential authenticates (ADR 0023), as the token endpoint's
-   * workload-token-endpoint.ts does it; null when the request presents none.
+   * The agent a workload credential (a JWT-SVID or a Kubernetes token) authenticates (ADR 0023);
+   * null when the request presents none.
    */
   async #workloadAgent(
     authorization: string | undefined,

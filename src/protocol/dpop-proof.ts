@@ -1,33 +1,32 @@
 /**
- * DPoP proofs at the token endpoint (RFC 9449 §4.3). oidc-provider's own validation checks the
- * proof: `typ` dpop+jwt, an `alg` of `dpop_signing_alg_values_supported` (asymmetric only), a
- * public `jwk` that verifies the signature, `jti`, `htm`, `htu` (query and fragment ignored) and
- * `iat` within five minutes of the server's clock. Its built-in grants then spend the `jti`; ours
- * do it here, with two checks oidc-provider leaves out:
+ * DPoP proofs at the token endpoint (RFC 9449 §4.3), checked here as oidc-provider's own
+ * validation does (shared with it: the stateless nonces and their window): `typ` dpop+jwt, an
+ * `alg` of `dpop_signing_alg_values_supported` (asymmetric only), a public `jwk` that verifies the
+ * signature, `jti`, `htm`, `htu` (query and fragment ignored) and `iat` within five minutes of the
+ * server's clock; then the `jti` is spent. Beyond oidc-provider's checks:
  *
  * - exactly one `DPoP` header (§4.3 check 1): Node joins repeated headers into one value;
  * - a `jti` is spent for as long as its `iat` keeps the proof acceptable (`iat` + five minutes),
- *   not five minutes from now, so a proof dated ahead cannot be replayed once the record lapses.
+ *   not five minutes from now, so a proof dated ahead cannot be replayed once the record lapses;
+ * - a proof with a nonce is still held to the five-minute `iat` window: the window bounds how long
+ *   its `jti` must be remembered.
  *
  * Proofs are spent per key (its thumbprint), atomically in PostgreSQL, so a replay is caught on any
  * instance and after a restart (§11.1, CA-12).
  *
- * Server nonces (§8) are optional (`DPOP_NONCE=required`, ADR 0012). oidc-provider issues and checks
- * them, stateless: HKDF over one-minute steps of a secret derived here from the key-encryption key
- * every instance shares, so a nonce from one instance is accepted by all. With nonces on, a proof
- * without a current one is refused with `use_dpop_nonce` and a fresh nonce in `DPoP-Nonce`, and
- * every accepted proof's answer carries the nonce to use next. A proof with a nonce is still held
- * to the five-minute `iat` window, which oidc-provider waives for it: the window bounds how long
- * its `jti` must be remembered. With nonces off, a proof carrying a `nonce` is refused.
+ * Server nonces (§8) are optional (`DPOP_NONCE=required`, ADR 0012), stateless: HKDF over one-minute
+ * steps of a secret derived here from the key-encryption key every instance shares, so a nonce from
+ * one instance is accepted by all. With nonces on, a proof without a current one is refused with
+ * `use_dpop_nonce` and a fresh nonce in `DPoP-Nonce`, and every accepted proof's answer carries the
+ * nonce to use next. With nonces off, a proof carrying a `nonce` is refused.
  */
 import { hkdfSync } from 'node:crypto';
-import { decodeJwt } from 'jose';
-import { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import { CHALLENGE_OK_WINDOW } from 'oidc-provider/lib/helpers/challenge.js';
-import validateDpop, { getDpopJwt } from 'oidc-provider/lib/helpers/validate_dpop.js';
+import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import ServerChallenge, { CHALLENGE_OK_WINDOW } from 'oidc-provider/lib/helpers/challenge.js';
 import { accept, refuse } from '../domain/refusal.js';
 import type { Result } from '../domain/types.js';
 import { epochSeconds } from './clock.js';
+import type { TokenRequest } from './token-request.js';
 
 /** A proof that passed every check: the key it binds the issued token to, by thumbprint. */
 export interface DpopProof {
@@ -38,15 +37,20 @@ export interface DpopProof {
 export interface DpopProofVerifierDeps {
   /** Spends `jti` for the key `jkt` until `expiresAt`: true the first time only, on any instance. */
   readonly claimProof: (jkt: string, jti: string, expiresAt: Date) => Promise<boolean>;
-  /** RFC 9449 §8: the provider requires server nonces (its `features.dPoP.nonceSecret` is set). */
-  readonly requireNonce: boolean;
+  /** RFC 9449 §8: the secret of the server nonces every proof must then carry; null when off. */
+  readonly nonceSecret: Buffer | null;
+  /** `dpop_signing_alg_values_supported`. */
+  readonly algorithms: readonly string[];
+  /** The token endpoint's URL, which a proof's `htu` must name (RFC 9449 §4.3 check 9). */
+  readonly tokenEndpoint: string;
 }
 
-const DPOP_HEADER = 'dpop';
 /** RFC 9449 §8.1: where the server hands out the nonce to use. */
 const DPOP_NONCE_HEADER = 'DPoP-Nonce';
 /** HKDF `info` of the nonce secret: a key of its own, never the key-encryption key itself. */
 const NONCE_SECRET_INFO = 'agent-sts DPoP server nonce v1';
+/** The HKDF `info` of each nonce step, as oidc-provider's own DPoP nonces use it. */
+const NONCE_STEP_INFO = 'DPoP';
 
 /**
  * The secret of RFC 9449 §8 server nonces, derived (RFC 5869 HKDF-SHA256) from the key-encryption
@@ -56,78 +60,99 @@ export function dpopNonceSecret(keyEncryptionKey: Buffer): Buffer {
   return Buffer.from(hkdfSync('sha256', keyEncryptionKey, Buffer.alloc(0), NONCE_SECRET_INFO, 32));
 }
 
-/**
- * RFC 9449 §8: the proof (signature-verified by then) carries no nonce, or one that is not current.
- * oidc-provider has already put a fresh nonce in the `DPoP-Nonce` response header.
- */
-function nonceRefusal(proof: string): Result<never> {
-  let carried: unknown;
-  try {
-    carried = decodeJwt(proof).nonce;
-  } catch {
-    carried = undefined;
-  }
-  return typeof carried !== 'string' || carried === ''
-    ? refuse('dpop_nonce_missing', 'use_dpop_nonce', 'DPoP proof must carry the nonce sent in DPoP-Nonce')
-    : refuse(
-        'dpop_nonce_invalid',
-        'use_dpop_nonce',
-        'DPoP proof nonce is not current: use the one sent in DPoP-Nonce',
-      );
-}
-
 function invalidProof(description: string): Result<never> {
   return refuse('dpop_proof_invalid', 'invalid_dpop_proof', description);
 }
 
-/** oidc-provider's description, or ours when it wraps a JOSE failure in a generic one. */
-function describe(error: InstanceType<typeof errors.InvalidDpopProof>): string {
-  const generic = 'DPoP proof is not a dpop+jwt signed by its public jwk with an accepted alg';
-  return error.cause !== undefined ? generic : (error.error_description ?? 'invalid DPoP proof');
-}
+const NONCE_MISSING = refuse(
+  'dpop_nonce_missing',
+  'use_dpop_nonce',
+  'DPoP proof must carry the nonce sent in DPoP-Nonce',
+);
+const NONCE_NOT_CURRENT = refuse(
+  'dpop_nonce_invalid',
+  'use_dpop_nonce',
+  'DPoP proof nonce is not current: use the one sent in DPoP-Nonce',
+);
 
 export class DpopProofVerifier {
   readonly #deps: DpopProofVerifierDeps;
+  readonly #nonces: ServerChallenge | null;
+  readonly #htu: string;
 
   constructor(deps: DpopProofVerifierDeps) {
     this.#deps = deps;
+    this.#nonces = deps.nonceSecret ? new ServerChallenge(deps.nonceSecret, NONCE_STEP_INFO) : null;
+    this.#htu = new URL(deps.tokenEndpoint).href;
   }
 
   /**
    * The request's proof, checked and spent; null when it carries no `DPoP` header. A storage
-   * failure throws: the caller answers 503.
+   * failure throws: the caller answers 503. With nonces on, the answer names the nonce to use next,
+   * whatever the outcome (RFC 9449 §8.2).
    */
-  async verify(ctx: KoaContextWithOIDC): Promise<Result<DpopProof | null>> {
-    const headers = ctx.req.headersDistinct[DPOP_HEADER];
+  async verify(request: TokenRequest): Promise<Result<DpopProof | null>> {
+    const headers = request.dpopProofs;
     if (headers === undefined) return accept(null);
     if (headers.length !== 1) return invalidProof('exactly one DPoP header is allowed');
-    let proof;
+    const proof = headers[0] ?? '';
+    if (proof === '') return invalidProof('the DPoP header is empty');
+    const nextNonce = this.#nonces?.nextChallenge();
+    if (nextNonce !== undefined) request.responseHeaders.set(DPOP_NONCE_HEADER, nextNonce);
+
+    let payload: JWTPayload;
+    let jwk: JWK;
     try {
-      proof = await validateDpop(ctx.oidc.provider, ctx);
-    } catch (error) {
-      if (error instanceof errors.InvalidDpopProof) return invalidProof(describe(error));
-      if (error instanceof errors.UseDpopNonce) return nonceRefusal(headers[0] ?? '');
-      throw error;
+      const verified = await jwtVerify(proof, EmbeddedJWK, {
+        algorithms: [...this.#deps.algorithms],
+        typ: 'dpop+jwt',
+      });
+      payload = verified.payload;
+      jwk = verified.protectedHeader.jwk as JWK;
+    } catch {
+      return invalidProof('DPoP proof is not a dpop+jwt signed by its public jwk with an accepted alg');
     }
-    if (proof === undefined) return invalidProof('the DPoP header is empty');
-    if (Math.abs(epochSeconds() - proof.iat) > CHALLENGE_OK_WINDOW) {
-      return invalidProof('DPoP proof iat is not recent enough');
-    }
-    const spendableUntil = new Date((proof.iat + CHALLENGE_OK_WINDOW + 1) * 1000);
-    if (!(await this.#deps.claimProof(proof.thumbprint, proof.jti, spendableUntil))) {
+    const problem = this.#claimsProblem(payload);
+    if (problem !== null) return problem;
+    const iat = payload.iat as number;
+    const jti = payload.jti as string;
+    const jkt = await calculateJwkThumbprint(jwk);
+    const spendableUntil = new Date((iat + CHALLENGE_OK_WINDOW + 1) * 1000);
+    if (!(await this.#deps.claimProof(jkt, jti, spendableUntil))) {
       return refuse('dpop_proof_replayed', 'invalid_dpop_proof', 'DPoP proof jti was already used');
     }
-    if (this.#deps.requireNonce) this.#announceNonce(ctx);
-    return accept({ jkt: proof.thumbprint });
+    return accept({ jkt });
   }
 
-  /**
-   * RFC 9449 §8.2: the answer to an accepted proof names the nonce to use next. oidc-provider sets a
-   * newer one when the proof's is not the latest; otherwise the proof's own nonce is still it.
-   */
-  #announceNonce(ctx: KoaContextWithOIDC): void {
-    if (ctx.response.get(DPOP_NONCE_HEADER)) return;
-    const nonce = getDpopJwt(ctx.oidc.provider, ctx)?.payload.nonce;
-    if (typeof nonce === 'string') ctx.set(DPOP_NONCE_HEADER, nonce);
+  /** RFC 9449 §4.3 checks 4–11 on the verified claims, and §8's nonce; null when all pass. */
+  #claimsProblem(payload: JWTPayload): Result<never> | null {
+    if (typeof payload.iat !== 'number' || !payload.iat) {
+      return invalidProof('DPoP proof must have a iat number property');
+    }
+    if (typeof payload.jti !== 'string' || !payload.jti) {
+      return invalidProof('DPoP proof must have a jti string property');
+    }
+    const { nonce } = payload;
+    if (nonce !== undefined && typeof nonce !== 'string') {
+      return invalidProof('DPoP proof nonce must be a string');
+    }
+    if (nonce && this.#nonces === null) return invalidProof('DPoP nonces are not supported');
+    // Even with a nonce: the window bounds how long the proof's jti must be remembered.
+    if (Math.abs(epochSeconds() - payload.iat) > CHALLENGE_OK_WINDOW) {
+      return this.#nonces !== null && !nonce
+        ? NONCE_MISSING
+        : invalidProof('DPoP proof iat is not recent enough');
+    }
+    if (payload.htm !== 'POST') return invalidProof('DPoP proof htm mismatch');
+    const htu = typeof payload.htu === 'string' ? URL.parse(payload.htu) : null;
+    if (htu === null) return invalidProof('DPoP proof htu mismatch');
+    htu.hash = '';
+    htu.search = '';
+    if (htu.href !== this.#htu) return invalidProof('DPoP proof htu mismatch');
+    if (this.#nonces !== null) {
+      if (!nonce) return NONCE_MISSING;
+      if (!this.#nonces.checkChallenge(nonce)) return NONCE_NOT_CURRENT;
+    }
+    return null;
   }
 }

@@ -1,30 +1,34 @@
 /**
- * Token-endpoint errors beyond RFC 6749 §5.2, rendered by oidc-provider's error handler as
- * `{"error", "error_description"}` with their own status.
+ * The errors of the OAuth endpoints (token, introspection, revocation), answered as
+ * `{"error", "error_description"}` with their status (RFC 6749 §5.2).
  */
-import { errors } from 'oidc-provider';
 
-/** A failure of a dependency (database, Redis): answer 503 and issue nothing (AV-01). */
-export class ServiceUnavailable extends errors.OIDCProviderError {
-  constructor() {
-    super(503, 'temporarily_unavailable');
-    Object.assign(this, {
-      error_description: 'the service is temporarily unavailable, retry later',
-      expose: true,
-    });
+/** A refusal with its RFC error code and public, one-line description. */
+export class OAuthError extends Error {
+  readonly status: number;
+  readonly error: string;
+
+  constructor(status: number, error: string, description: string) {
+    super(description);
+    this.name = 'OAuthError';
+    this.status = status;
+    this.error = error;
   }
 }
 
-export class RateLimited extends errors.OIDCProviderError {
+/** A failure of a dependency (database, Redis): answer 503 and issue nothing (AV-01). */
+export class ServiceUnavailable extends OAuthError {
+  constructor() {
+    super(503, 'temporarily_unavailable', 'the service is temporarily unavailable, retry later');
+  }
+}
+
+export class RateLimited extends OAuthError {
   readonly retryAfterSeconds: number;
 
   constructor(retryAfterSeconds: number) {
-    super(429, 'rate_limit_exceeded');
+    super(429, 'rate_limit_exceeded', 'too many token requests for this client, retry later');
     this.retryAfterSeconds = retryAfterSeconds;
-    Object.assign(this, {
-      error_description: 'too many token requests for this client, retry later',
-      expose: true,
-    });
   }
 }
 

@@ -31,7 +31,7 @@ export interface ParsedExchange extends ParsedTarget {
   readonly impersonation: boolean;
 }
 
-/** Parameter names of the two grants, declared to oidc-provider. */
+/** Parameter names of the two grants: the token endpoint keeps these and drops the rest. */
 export const CLIENT_CREDENTIALS_PARAMETERS = ['scope', 'audience', 'resource'] as const;
 export const TOKEN_EXCHANGE_PARAMETERS = [
   'subject_token',

@@ -1,10 +1,8 @@
 /**
- * The two grants of the token endpoint, registered with oidc-provider's `registerGrantType`.
- * oidc-provider has already authenticated the agent (`ctx.oidc.client`); each handler reads as the
- * flow of DESIGN.md: parse → verify input tokens → decide (pure domain) → record → sign → answer.
+ * The grants of the token endpoint (http/token-endpoint.ts, ADR 0027). The agent is authenticated
+ * before a handler runs (`ctx.agent`); each handler reads as the flow of DESIGN.md: parse → verify
+ * input tokens → decide (pure domain) → record → sign → answer.
  */
-import { workloadAuthMethodOf } from './workload-token-endpoint.js';
-import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { evaluateClientCredentials } from '../domain/client-credentials.js';
 import { parameterWithControlCharacter } from '../domain/audit-field.js';
 import { chainParticipants } from '../domain/chain-liveness.js';
@@ -25,12 +23,12 @@ import type { AuditRecord, LineageStore } from '../infra/lineage-store.js';
 import type { RateCounter } from '../infra/rate-counter.js';
 import type { AgentRecord, Registry } from '../infra/registry.js';
 import type { KeySet } from '../infra/signing-keys.js';
-import { standingDetail } from './client-auth-failure.js';
 import { accessTokenType } from './confirmation.js';
 import { ADMIN_SCOPE, TOKEN_TYPE_ACCESS_TOKEN, TOKEN_TYPE_JWT, TOKEN_TYPE_TXN_TOKEN } from './constants.js';
 import type { DpopProofVerifier } from './dpop-proof.js';
 import { parseExchange, parseTarget, type ParsedExchange, type Params } from './exchange-request.js';
-import { RateLimited, ServiceUnavailable } from './errors.js';
+import { OAuthError, RateLimited, ServiceUnavailable } from './errors.js';
+import type { TokenRequest } from './token-request.js';
 import type { InputTokenVerifier } from './input-token.js';
 import { newToken, signAccessToken, type IssuedToken } from './mint.js';
 import { signAuthorizationGrant, TOKEN_TYPE_NOT_APPLICABLE } from './authorization-grant.js';
@@ -57,14 +55,6 @@ export interface GrantDeps {
   readonly chaining: ChainingDeps;
 }
 
-/** How the client authenticated this request, by the credential it presented. */
-function presentedAuthMethod(ctx: KoaContextWithOIDC): string {
-  const workload = workloadAuthMethodOf(ctx);
-  if (workload !== null) return workload;
-  if (/^basic /i.test(ctx.get('authorization'))) return 'client_secret_basic';
-  return ctx.oidc.params?.client_assertion !== undefined ? 'private_key_jwt' : 'client_secret_post';
-}
-
 /**
  * The parameters whose values are JSON (Txn-Tokens draft, "Txn-Token Request"): JSON allows line
  * breaks and tabs between its tokens, and holds none raw inside a string; they are parsed, not
@@ -75,28 +65,9 @@ function withoutJsonParameters(params: Params): Params {
   return rest;
 }
 
-/** Marks a token-endpoint request whose decision the grant has already audited. */
-export const AUDITED = Symbol('agent-sts.audited');
-
-function providerError(refusal: Refusal): Error {
-  switch (refusal.error) {
-    case 'invalid_scope':
-      return new errors.InvalidScope(refusal.description, '');
-    case 'invalid_target':
-      return new errors.InvalidTarget(refusal.description);
-    case 'unauthorized_client':
-      return new errors.UnauthorizedClient(refusal.description);
-    case 'invalid_client':
-      return new errors.InvalidClient(refusal.description);
-    case 'invalid_request':
-      return new errors.InvalidRequest(refusal.description);
-    case 'invalid_dpop_proof':
-      return new errors.InvalidDpopProof(refusal.description);
-    case 'use_dpop_nonce':
-      return new errors.UseDpopNonce(refusal.description);
-    case 'invalid_grant':
-      return new errors.InvalidGrant(refusal.description);
-  }
+/** RFC 6749 §5.2 (and RFC 9449 §7.1 for DPoP): the error a refused grant answers with. */
+function refusalError(refusal: Refusal): OAuthError {
+  return new OAuthError(refusal.error === 'invalid_client' ? 401 : 400, refusal.error, refusal.description);
 }
 
 export interface RequestContext {
@@ -119,25 +90,17 @@ export interface IssueOptions {
 }
 
 export function createGrantHandlers(deps: GrantDeps) {
-  async function audit(
-    ctx: KoaContextWithOIDC,
-    record: AuditRecord,
-    write: () => Promise<void>,
-  ): Promise<void> {
+  async function audit(ctx: TokenRequest, record: AuditRecord, write: () => Promise<void>): Promise<void> {
     try {
       await write();
     } catch (error) {
       deps.logError(error, 'could not record a token decision');
       throw new ServiceUnavailable();
     }
-    (ctx as unknown as Record<symbol, AuditRecord>)[AUDITED] = record;
+    ctx.audited = record;
   }
 
-  async function auditRefusal(
-    ctx: KoaContextWithOIDC,
-    request: RequestContext,
-    refusal: Refusal,
-  ): Promise<void> {
+  async function auditRefusal(ctx: TokenRequest, request: RequestContext, refusal: Refusal): Promise<void> {
     const record: AuditRecord = {
       decision: 'denied',
       rule: refusal.rule,
@@ -154,13 +117,9 @@ export function createGrantHandlers(deps: GrantDeps) {
   }
 
   /** Audits the refusal, then throws the RFC error the client sees. Nothing is issued. */
-  async function refuseRequest(
-    ctx: KoaContextWithOIDC,
-    request: RequestContext,
-    refusal: Refusal,
-  ): Promise<never> {
+  async function refuseRequest(ctx: TokenRequest, request: RequestContext, refusal: Refusal): Promise<never> {
     await auditRefusal(ctx, request, refusal);
-    throw providerError(refusal);
+    throw refusalError(refusal);
   }
 
   /**
@@ -168,7 +127,7 @@ export function createGrantHandlers(deps: GrantDeps) {
    * (DESIGN.md step 5); a failure answers 503 and the token is never handed out.
    */
   async function recordGrant(
-    ctx: KoaContextWithOIDC,
+    ctx: TokenRequest,
     request: RequestContext,
     decision: IssueDecision,
     issued: IssuedToken,
@@ -221,7 +180,7 @@ export function createGrantHandlers(deps: GrantDeps) {
   }
 
   async function issue(
-    ctx: KoaContextWithOIDC,
+    ctx: TokenRequest,
     request: RequestContext,
     decision: IssueDecision,
     issuedTokenType: string,
@@ -261,32 +220,21 @@ export function createGrantHandlers(deps: GrantDeps) {
   }
 
   /**
-   * Loads the authenticated agent, applies its per-client rate limit and checks that it may use
+   * Applies the authenticated agent's per-client rate limit and checks that it may use
    * this grant before any parameter or input token is looked at, so an agent without the grant
    * learns nothing about the tokens it sends (CA-05). Then checks and spends the DPoP proof, if
    * any (RFC 9449 §4.3, §11.1): a refused request has spent it all the same.
    */
-  async function begin(ctx: KoaContextWithOIDC, grantType: GrantType): Promise<RequestContext> {
-    const clientId = ctx.oidc.client?.clientId;
-    if (!clientId) throw new errors.InvalidClientAuth('client authentication failed');
-    let agent: AgentRecord | null;
+  async function begin(ctx: TokenRequest, grantType: GrantType): Promise<RequestContext> {
+    const { agent, params } = ctx;
     let limit;
     try {
-      agent = await deps.registry.getAgent(clientId);
-      limit = await deps.rateCounter.hit(`client:${clientId}`, deps.tokenRateLimit, 60_000);
+      limit = await deps.rateCounter.hit(`client:${agent.id}`, deps.tokenRateLimit, 60_000);
     } catch (error) {
-      deps.logError(error, 'could not load the agent or its rate limit');
+      deps.logError(error, 'could not apply the rate limit');
       throw new ServiceUnavailable();
     }
-    if (!agent || agent.status !== 'enabled') {
-      throw new errors.InvalidClientAuth(standingDetail(agent?.status ?? null));
-    }
-    // oidc-provider lets basic and post stand in for each other; an agent authenticates only the
-    // way it was registered to (SECURITY-CASES CA-03).
-    if (presentedAuthMethod(ctx) !== agent.tokenEndpointAuthMethod) {
-      throw new errors.InvalidClientAuth('the authentication method does not match the registered one');
-    }
-    const request: RequestContext = { grantType, agent, params: ctx.oidc.params as Params, proofJkt: null };
+    const request: RequestContext = { grantType, agent, params, proofJkt: null };
     if (!limit.allowed) {
       await auditRefusal(ctx, request, refuse('rate_limited', 'invalid_request', 'rate limit exceeded'));
       throw new RateLimited(limit.retryAfterSeconds);
@@ -344,7 +292,7 @@ export function createGrantHandlers(deps: GrantDeps) {
 
   /** RFC 8693 §2.1 `actor_token`, verified; null when none was sent. A bad one is refused. */
   async function actorTokenOf(
-    ctx: KoaContextWithOIDC,
+    ctx: TokenRequest,
     request: RequestContext,
     exchange: ParsedExchange,
     now: number,
@@ -367,7 +315,7 @@ export function createGrantHandlers(deps: GrantDeps) {
     steps: { recordGrant, refuseRequest, lookup, actorTokenOf, addressedAgents },
   });
 
-  async function clientCredentials(ctx: KoaContextWithOIDC): Promise<void> {
+  async function clientCredentials(ctx: TokenRequest): Promise<void> {
     const request = await begin(ctx, GRANT_CLIENT_CREDENTIALS);
     const parsed = parseTarget(request.params);
     if (!parsed.ok) return refuseRequest(ctx, request, parsed);
@@ -386,7 +334,7 @@ export function createGrantHandlers(deps: GrantDeps) {
     await issue(ctx, request, decision.value, TOKEN_TYPE_ACCESS_TOKEN);
   }
 
-  async function tokenExchange(ctx: KoaContextWithOIDC): Promise<void> {
+  async function tokenExchange(ctx: TokenRequest): Promise<void> {
     const request = await begin(ctx, GRANT_TOKEN_EXCHANGE);
     const now = epochSeconds();
     const parsed = parseExchange(request.params);

@@ -1,6 +1,6 @@
 /**
- * The one way this service fetches a JWKS: trusted issuers' and agents' key sets through jose
- * (`customFetch`) and agents' `jwks_uri` through oidc-provider (its `fetch` option) all use it.
+ * The one way this service fetches a JWKS: trusted issuers', peers' and agents' key sets, through
+ * jose (`customFetch`).
  *
  * A JWKS URI is checked as text when it is registered, but a DNS name can resolve to a loopback or
  * metadata address (`localtest.me` → 127.0.0.1), and its answer can change afterwards (rebinding).
@@ -20,7 +20,7 @@ import { isAllowedJwksUri } from './jwks-uri.js';
 /** Larger than any real JWKS (a dozen RSA keys with certificate chains), small enough to buffer. */
 export const JWKS_MAX_BYTES = 128 * 1024;
 const CONNECT_TIMEOUT_MS = 3_000;
-/** Only when the caller gives no signal: jose and oidc-provider each set their own (3 s, 2.5 s). */
+/** Only when the caller gives no signal: jose sets its own (3 s). */
 const FETCH_TIMEOUT_MS = 5_000;
 
 export type JwksFetchRefusalCode =

@@ -5,7 +5,7 @@
  * decide (pure domain) → spend its `jti` → record → sign → answer.
  */
 import { randomUUID } from 'node:crypto';
-import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { TokenRequest } from './token-request.js';
 import { isQualifiedActor } from '../domain/foreign-actor.js';
 import { evaluateGrantRedemption, grantChain, localAgentsOf } from '../domain/identity-chaining.js';
 import { refuse } from '../domain/refusal.js';
@@ -43,10 +43,10 @@ interface RedemptionRequest {
 
 /** The steps of grants.ts this grant shares with the others. */
 export interface GrantSteps<Request extends RedemptionRequest> {
-  begin(ctx: KoaContextWithOIDC, grantType: GrantType): Promise<Request>;
-  refuseRequest(ctx: KoaContextWithOIDC, request: Request, refusal: Refusal): Promise<never>;
+  begin(ctx: TokenRequest, grantType: GrantType): Promise<Request>;
+  refuseRequest(ctx: TokenRequest, request: Request, refusal: Refusal): Promise<never>;
   issue(
-    ctx: KoaContextWithOIDC,
+    ctx: TokenRequest,
     request: Request,
     decision: IssueDecision,
     issuedTokenType: string,
@@ -67,7 +67,7 @@ export function createJwtBearerGrant<Request extends RedemptionRequest>(
 ) {
   const { begin, refuseRequest, issue, lookup, audienceOf } = steps;
 
-  return async function jwtBearer(ctx: KoaContextWithOIDC): Promise<void> {
+  return async function jwtBearer(ctx: TokenRequest): Promise<void> {
     const request = await begin(ctx, GRANT_JWT_BEARER);
     const now = epochSeconds();
     const assertion = request.params.assertion;

@@ -4,7 +4,7 @@
  * verify the input tokens → decide (pure domain) → record → sign → answer; only the subject token
  * (a Txn-Token to replace is verified as one) and the token signed differ.
  */
-import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { TokenRequest } from './token-request.js';
 import { chainParticipants } from '../domain/chain-liveness.js';
 import { refuse } from '../domain/refusal.js';
 import {
@@ -33,15 +33,15 @@ export interface TxnTokenSettings {
 /** The steps of the token-exchange grant this branch shares (grants.ts). */
 export interface GrantSteps {
   recordGrant(
-    ctx: KoaContextWithOIDC,
+    ctx: TokenRequest,
     request: RequestContext,
     decision: IssueDecision,
     issued: IssuedToken,
   ): Promise<void>;
-  refuseRequest(ctx: KoaContextWithOIDC, request: RequestContext, refusal: Refusal): Promise<never>;
+  refuseRequest(ctx: TokenRequest, request: RequestContext, refusal: Refusal): Promise<never>;
   lookup<T>(read: () => Promise<T>): Promise<T>;
   actorTokenOf(
-    ctx: KoaContextWithOIDC,
+    ctx: TokenRequest,
     request: RequestContext,
     exchange: ParsedExchange,
     now: number,
@@ -82,7 +82,7 @@ export function createTxnTokenGrant(deps: TxnTokenGrantDeps) {
   }
 
   async function issue(
-    ctx: KoaContextWithOIDC,
+    ctx: TokenRequest,
     request: RequestContext,
     decision: TxnTokenDecision,
   ): Promise<void> {
@@ -122,7 +122,7 @@ export function createTxnTokenGrant(deps: TxnTokenGrantDeps) {
   }
 
   return async function txnTokenExchange(
-    ctx: KoaContextWithOIDC,
+    ctx: TokenRequest,
     request: RequestContext,
     exchange: ParsedExchange,
     now: number,

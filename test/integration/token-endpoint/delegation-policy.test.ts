@@ -316,7 +316,7 @@ describe('cycles and depth (DC-06)', () => {
         IR('subject_token_invalid'),
       );
     }
-    // 10,000 levels cannot even reach the verifier: the request body is over the limit.
+    // 10,000 levels cannot even reach the verifier: the request body is over the limit (RL-01).
     let huge = '{"sub":"x"}';
     for (let level = 0; level < 10_000; level += 1) huge = `{"sub":"x","act":${huge}}`;
     const header = Buffer.from(JSON.stringify({ alg: 'ES256', typ: 'at+jwt', kid: idp.kid })).toString(
@@ -327,7 +327,7 @@ describe('cycles and depth (DC-06)', () => {
     ).toString('base64url');
     await expectRefusal(
       () => exchangeRequest(server, planner, { subject_token: `${header}.${payload}.c2ln`, audience: DOCS }),
-      IR('invalid_parameters'),
+      { status: 413, error: 'invalid_request', rule: 'invalid_parameters' },
     );
   });
 
