@@ -23,6 +23,7 @@
 import { constants, KeyObject, verify as verifySignature, type VerifyKeyObjectInput } from 'node:crypto';
 import {
   base64url,
+  EmbeddedJWK,
   errors as joseErrors,
   jwtVerify,
   UnsecuredJWT,
@@ -127,6 +128,18 @@ export async function verifyJwt(
   return resolved
     ? { payload: claims, protectedHeader, key: verificationKey }
     : { payload: claims, protectedHeader };
+}
+
+/**
+ * jwtVerify(token, EmbeddedJWK, options): the key is the public JWK in the token's own `jwk`
+ * header (RFC 7515 §4.1.3), as in a DPoP proof (RFC 9449 §4.2), imported and checked by jose's
+ * EmbeddedJWK; the signature is checked by node:crypto.
+ */
+export function verifyJwtWithEmbeddedJwk(
+  token: string,
+  options: JWTVerifyOptions = {},
+): Promise<JwsVerifyResult> {
+  return verifyJwt(token, EmbeddedJWK, options);
 }
 
 /** The header as jose parses it (lib/validate.js parseJoseHeader), or null where jose would refuse it. */

@@ -1,6 +1,7 @@
 import { generateKeyPairSync, KeyObject, sign, webcrypto } from 'node:crypto';
 import {
   createLocalJWKSet,
+  EmbeddedJWK,
   errors as joseErrors,
   exportJWK,
   generateKeyPair,
@@ -14,7 +15,11 @@ import {
 } from 'jose';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
-import { verifyJwt, type JwsVerificationKey } from '../../src/protocol/jws-verify.js';
+import {
+  verifyJwt,
+  verifyJwtWithEmbeddedJwk,
+  type JwsVerificationKey,
+} from '../../src/protocol/jws-verify.js';
 
 const NOW = 1_900_000_000;
 const ISSUER = 'https://idp.example';
@@ -413,5 +418,67 @@ describe('verifyJwt', () => {
       joseErrors.JWSSignatureVerificationFailed,
     );
     expect(subtleVerify).not.toHaveBeenCalled();
+  });
+});
+
+/** A DPoP-like proof: the public key in the header's `jwk`. */
+async function proof(alg: Alg, jwk: unknown = publicJwkOf(alg), signer: Alg = alg): Promise<string> {
+  return new SignJWT({ jti: 'j1', htm: 'POST', htu: 'https://sts.example/token', iat: NOW })
+    .setProtectedHeader({ alg, typ: 'dpop+jwt', jwk: jwk as JWK })
+    .sign(pair(signer).privateKey);
+}
+
+function publicJwkOf(alg: Alg): JWK {
+  const { kid: _kid, ...jwk } = pair(alg).jwk;
+  return jwk;
+}
+
+const DPOP: JWTVerifyOptions = { algorithms: ['ES256', 'PS256', 'EdDSA', 'Ed25519'], typ: 'dpop+jwt' };
+
+const embeddedRows: { name: string; token: () => Promise<string>; want: string }[] = [
+  { name: 'accepts an ES256 proof', token: () => proof('ES256'), want: 'ok' },
+  { name: 'accepts a PS256 proof', token: () => proof('PS256'), want: 'ok' },
+  { name: 'accepts an EdDSA proof', token: () => proof('EdDSA'), want: 'ok' },
+  {
+    name: 'refuses a proof with a tampered signature',
+    token: () => proof('ES256', publicJwkOf('ES256'), 'ES256').then(tamperSignature),
+    want: 'JWSSignatureVerificationFailed',
+  },
+  { name: 'refuses a proof with no jwk', token: () => proof('ES256', null), want: 'JWSInvalid' },
+  {
+    name: 'refuses a private jwk',
+    token: async () => proof('ES256', await exportJWK(pair('ES256').privateKey)),
+    want: 'JWSInvalid',
+  },
+  {
+    name: 'refuses a jwk whose alg is another',
+    token: () => proof('ES256', { ...publicJwkOf('ES256'), alg: 'ES384' }),
+    want: 'JWSInvalid',
+  },
+  {
+    name: 'refuses a jwk for encryption',
+    token: () => proof('ES256', { ...publicJwkOf('ES256'), use: 'enc' }),
+    want: 'JWSInvalid',
+  },
+  {
+    name: 'refuses an RSA jwk for ES256',
+    token: () => proof('ES256', publicJwkOf('PS256')),
+    want: 'JOSENotSupported',
+  },
+  {
+    name: 'refuses a P-384 jwk for ES256',
+    token: () => proof('ES256', publicJwkOf('ES384')),
+    want: 'DataError',
+  },
+  { name: 'refuses an alg outside the allow-list', token: () => proof('ES384'), want: 'JOSEAlgNotAllowed' },
+];
+
+describe('verifyJwtWithEmbeddedJwk', () => {
+  it.each(embeddedRows)('$name, as jwtVerify with EmbeddedJWK does', async ({ token, want }) => {
+    const jws = await token();
+    const theirs = await outcome(() => jwtVerify(jws, EmbeddedJWK, DPOP));
+    const ours = await outcome(() => verifyJwtWithEmbeddedJwk(jws, DPOP));
+    expect(theirs.ok ? 'ok' : theirs.error).toBe(want);
+    expect(ours).toEqual(theirs);
   });
 });
