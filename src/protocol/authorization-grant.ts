@@ -4,7 +4,7 @@
  * verifying the grants a peer issued for this one (RFC 7523 §3, draft §2.4.2) into the domain's
  * VerifiedGrant. Whether a verified grant may be redeemed is the domain's decision.
  */
-import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { errors as joseErrors, type JWTPayload } from 'jose';
 import { flattenActClaim } from '../domain/act-chain.js';
 import { hasControlCharacter } from '../domain/audit-field.js';
 import type { VerifiedGrant } from '../domain/identity-chaining.js';
@@ -15,6 +15,7 @@ import type { LoadedKey } from '../infra/signing-keys.js';
 import { audiencesOf, decodeCompactJwt, scopesOf } from './compact-jwt.js';
 import { bindingOf } from './confirmation.js';
 import { ACCEPTED_INPUT_ALGS, CLAIM_ACT, CLAIM_TXN, MAX_ACT_NESTING } from './constants.js';
+import { verifyJwt, type JwsVerificationKey } from './jws-verify.js';
 import { signTypedJwt, type AccessTokenClaims } from './mint.js';
 import type { TrustedIssuerKeys } from './trusted-issuer-keys.js';
 
@@ -98,13 +99,13 @@ export class AuthorizationGrantVerifier {
 
   async #checkSignatureAndTimes(
     assertion: string,
-    keys: Parameters<typeof jwtVerify>[1],
+    keys: JwsVerificationKey,
     now: number,
   ): Promise<Result<JWTPayload>> {
     const tolerance = this.#deps.clockToleranceSeconds;
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(assertion, keys as never, {
+      ({ payload } = await verifyJwt(assertion, keys, {
         algorithms: [...ACCEPTED_INPUT_ALGS],
         clockTolerance: tolerance,
         currentDate: new Date(now * 1000),

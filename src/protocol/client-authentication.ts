@@ -18,7 +18,6 @@ import {
   customFetch,
   decodeJwt,
   decodeProtectedHeader,
-  jwtVerify,
   type JSONWebKeySet,
   type JWTPayload,
   type JWTVerifyGetKey,
@@ -35,6 +34,7 @@ import { CLIENT_AUTHENTICATION_FAILED, standingDetail } from './client-auth-fail
 import { failClosed } from './errors.js';
 import type { JwksFetch } from './jwks-fetch.js';
 import { isAllowedJwksUri } from './jwks-uri.js';
+import { verifyJwt } from './jws-verify.js';
 import { CLIENT_ASSERTION_ALGS } from './provider.js';
 import { WorkloadAuthenticationError, type WorkloadCredentials } from './workload-credentials.js';
 import { epochSeconds } from './clock.js';
@@ -321,7 +321,7 @@ export class ClientAuthenticator {
     const keys = this.#keysOf(agent);
     if (!keys) throw refuse('the client has no usable keys');
     try {
-      await jwtVerify(token, keys, { algorithms: CLIENT_ASSERTION_ALGS, clockTolerance: tolerance });
+      await verifyJwt(token, keys, { algorithms: CLIENT_ASSERTION_ALGS, clockTolerance: tolerance });
     } catch (error) {
       // jose says which check failed (signature, key, exp, nbf): the audit row keeps it.
       throw refuse(

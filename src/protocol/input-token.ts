@@ -6,7 +6,6 @@
  */
 import {
   errors as joseErrors,
-  jwtVerify,
   type JWTPayload,
   type JWTVerifyGetKey,
   type ProtectedHeaderParameters,
@@ -20,6 +19,7 @@ import type { TokenStanding } from '../infra/lineage-store.js';
 import type { Registry, TrustedIssuerRecord } from '../infra/registry.js';
 import { audiencesOf, decodeCompactJwt, type DecodedJwt } from './compact-jwt.js';
 import { bindingOf } from './confirmation.js';
+import { verifyJwt } from './jws-verify.js';
 import {
   ACCEPTED_INPUT_ALGS,
   ACCESS_TOKEN_TYP,
@@ -268,7 +268,7 @@ export class InputTokenVerifier {
   ): Promise<Result<JWTPayload>> {
     const tolerance = this.#deps.clockToleranceSeconds;
     try {
-      const { payload } = await jwtVerify(token, keys, {
+      const { payload } = await verifyJwt(token, keys, {
         algorithms: [...ACCEPTED_INPUT_ALGS],
         clockTolerance: tolerance,
         currentDate: new Date(now * 1000),

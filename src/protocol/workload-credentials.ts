@@ -18,7 +18,6 @@ import {
   customFetch,
   decodeJwt,
   decodeProtectedHeader,
-  jwtVerify,
   type JSONWebKeySet,
   type JWTVerifyGetKey,
 } from 'jose';
@@ -38,6 +37,7 @@ import { CLIENT_ASSERTION_TYPE_JWT_BEARER, KEY_SET_CACHE_MAX_ENTRIES } from './c
 import { failClosed } from './errors.js';
 import type { JwksFetch } from './jwks-fetch.js';
 import { isAllowedJwksUri } from './jwks-uri.js';
+import { verifyJwt } from './jws-verify.js';
 import {
   checkWorkloadAssertion,
   JWT_SPIFFE_ASSERTION_TYPE,
@@ -164,7 +164,7 @@ export class WorkloadCredentials {
     const keys = this.#keysFor(trust);
     if (!keys) throw new WorkloadAuthenticationError('the trust domain or cluster has no usable keys');
     try {
-      await jwtVerify(token, keys, { algorithms: WORKLOAD_ASSERTION_ALGS, clockTolerance: tolerance });
+      await verifyJwt(token, keys, { algorithms: WORKLOAD_ASSERTION_ALGS, clockTolerance: tolerance });
     } catch (error) {
       throw new WorkloadAuthenticationError(
         error instanceof Error ? error.message : 'client assertion signature or claims are invalid',
