@@ -45,6 +45,11 @@ export interface IssuedTokenRecord {
   readonly jkt: string | null;
   readonly issuedAt: Date;
   readonly expiresAt: Date;
+  /**
+   * SHA-256 of the exact signed compact JWT (ADR 0028): when it is recorded, the token is
+   * recognised by it instead of by its signature. Absent or null: verified by signature.
+   */
+  readonly tokenDigest?: Uint8Array | null;
 }
 
 export interface TokenStanding {
@@ -59,6 +64,8 @@ export interface TokenStanding {
   readonly depthLimit: number | null;
   /** The trusted issuer whose token started the chain; null when it began here. */
   readonly rootIssuer: string | null;
+  /** SHA-256 of the token as it was signed (ADR 0028); null when none was recorded. */
+  readonly tokenDigest: Uint8Array | null;
 }
 
 /** A token a revocation has just marked revoked. */
@@ -133,7 +140,7 @@ export const CHAIN_START_CACHE_MAX_ENTRIES = 100_000;
 
 /**
  * The lineage row and its audit event in one statement ($1–$17 the token, $18 its chain start when
- * known, $19–$31 the audit event). The row inherits its parent's `chain_started_at` (a root starts
+ * known, $19–$31 the audit event, $32 the token's digest, ADR 0028). The row inherits its parent's `chain_started_at` (a root starts
  * its chain; $18 is then its issue time), so a whole chain lives in one partition and retention
  * drops it whole (ADR 0015). When the caller does not know the parent's start, the statement looks
  * it up (an InitPlan, run only when $18 is null); a parent not found only makes the row stay longer.
@@ -142,11 +149,12 @@ const RECORD_ISSUANCE = `
   WITH lineage AS (
     INSERT INTO issued_tokens (jti, parent_jti, txn, depth, sub, client_id, chain_agents, aud, scope,
       grant_type, impersonation, subject_is_agent, depth_limit, root_issuer, jkt, issued_at, expires_at,
-      chain_started_at)
+      chain_started_at, token_digest)
     VALUES ($1, $2, $3, $4, $5, $6, $7::text[], $8, $9, $10, $11, $12, $13::integer, $14::text, $15::text,
       $16, $17,
       COALESCE($18::timestamptz,
-        (SELECT chain_started_at FROM issued_tokens WHERE jti = $2::text LIMIT 1), $16::timestamptz))
+        (SELECT chain_started_at FROM issued_tokens WHERE jti = $2::text LIMIT 1), $16::timestamptz),
+      $32::bytea)
     RETURNING chain_started_at
   ), audit AS (
     INSERT INTO audit_events (decision, rule, grant_type, client_id, subject, audience, requested_scope,
@@ -157,7 +165,8 @@ const RECORD_ISSUANCE = `
 
 /**
  * Group commit (ADR 0021): the lineage rows and audit events of many grants in one statement, one
- * array per column ($1–$18 the tokens, the chain agents as JSON arrays; $19–$31 the audit events).
+ * array per column ($1–$18 the tokens, the chain agents as JSON arrays; $19–$31 the audit events;
+ * $32 the tokens' digests, ADR 0028).
  * PostgreSQL runs a statement atomically: every grant of the batch lands, or none does.
  */
 const RECORD_ISSUANCES = `
@@ -166,20 +175,21 @@ const RECORD_ISSUANCES = `
       $8::text[], $9::text[], $10::text[], $11::boolean[], $12::boolean[], $13::integer[], $14::text[],
       $15::text[], $16::timestamptz[], $17::timestamptz[], $18::timestamptz[], $19::text[], $20::text[],
       $21::text[], $22::text[], $23::text[], $24::text[], $25::text[], $26::text[], $27::text[], $28::text[],
-      $29::text[], $30::boolean[], $31::text[])
+      $29::text[], $30::boolean[], $31::text[], $32::bytea[])
       AS v(jti, parent_jti, txn, depth, sub, client_id, chain_agents, aud, scope, grant_type, impersonation,
         subject_is_agent, depth_limit, root_issuer, jkt, issued_at, expires_at, known_start, a_decision, a_rule,
         a_grant_type, a_client_id, a_subject, a_audience, a_requested_scope, a_granted_scope, a_jti,
-        a_parent_jti, a_txn, a_impersonation, a_description)
+        a_parent_jti, a_txn, a_impersonation, a_description, token_digest)
   ), lineage AS (
     INSERT INTO issued_tokens (jti, parent_jti, txn, depth, sub, client_id, chain_agents, aud, scope,
       grant_type, impersonation, subject_is_agent, depth_limit, root_issuer, jkt, issued_at, expires_at,
-      chain_started_at)
+      chain_started_at, token_digest)
     SELECT jti, parent_jti, txn, depth, sub, client_id,
       ARRAY(SELECT jsonb_array_elements_text(v.chain_agents::jsonb)), aud, scope, grant_type, impersonation,
       subject_is_agent, depth_limit, root_issuer, jkt, issued_at, expires_at,
       COALESCE(known_start,
-        (SELECT p.chain_started_at FROM issued_tokens p WHERE p.jti = v.parent_jti LIMIT 1), issued_at)
+        (SELECT p.chain_started_at FROM issued_tokens p WHERE p.jti = v.parent_jti LIMIT 1), issued_at),
+      token_digest
     FROM v
     RETURNING jti, chain_started_at
   ), audit AS (
@@ -217,17 +227,18 @@ interface PendingIssuance {
 const STANDING_FROM = (first: string, parentStart: string) => `
   WITH RECURSIVE ancestry AS (
     SELECT jti, parent_jti, revoked_at, subject_is_agent, chain_agents, depth, depth_limit, root_issuer,
-      chain_started_at, 0 AS level
+      chain_started_at, token_digest, 0 AS level
     FROM issued_tokens WHERE ${first}
     UNION ALL
     SELECT t.jti, t.parent_jti, t.revoked_at, t.subject_is_agent, t.chain_agents, t.depth, t.depth_limit,
-      t.root_issuer, t.chain_started_at, a.level + 1
+      t.root_issuer, t.chain_started_at, NULL::bytea, a.level + 1
     FROM ancestry a CROSS JOIN LATERAL (
       SELECT * FROM issued_tokens p
       WHERE p.jti = a.parent_jti AND p.chain_started_at = ${parentStart} LIMIT 1) t
     WHERE a.level < 64
   )
-  SELECT jti, revoked_at, subject_is_agent, chain_agents, depth, depth_limit, root_issuer, chain_started_at
+  SELECT jti, revoked_at, subject_is_agent, chain_agents, depth, depth_limit, root_issuer, chain_started_at,
+    token_digest
   FROM ancestry`;
 /** The jti alone: every partition is probed. */
 export const STANDING = STANDING_FROM('jti = $1', 'a.chain_started_at');
@@ -247,6 +258,8 @@ interface AncestryRow {
   depth_limit: number | null;
   root_issuer: string | null;
   chain_started_at: Date;
+  /** The token's own digest (ADR 0028); null on its ancestors' rows, which need none. */
+  token_digest: Uint8Array | null;
 }
 
 export class LineageStore {
@@ -324,6 +337,7 @@ export class LineageStore {
       audit.txn ?? null,
       audit.impersonation ?? false,
       audit.description ?? null,
+      token.tokenDigest ?? null,
     ];
     const started = this.#groupCommit
       ? await new Promise<Date | undefined>((resolve, reject) => {
@@ -421,6 +435,7 @@ export class LineageStore {
       depth: own.depth,
       depthLimit: own.depth_limit,
       rootIssuer: own.root_issuer,
+      tokenDigest: own.token_digest,
     };
   }
 

@@ -30,7 +30,7 @@ import { parseExchange, parseTarget, type ParsedExchange, type Params } from './
 import { OAuthError, RateLimited, ServiceUnavailable } from './errors.js';
 import type { TokenRequest } from './token-request.js';
 import type { InputTokenVerifier } from './input-token.js';
-import { newToken, signAccessToken, type IssuedToken } from './mint.js';
+import { newToken, signAccessToken, tokenDigest, type IssuedToken } from './mint.js';
 import { signAuthorizationGrant, TOKEN_TYPE_NOT_APPLICABLE } from './authorization-grant.js';
 import { createJwtBearerGrant, type ChainingDeps } from './jwt-bearer-grant.js';
 import { evaluateGrantRequest } from '../domain/identity-chaining.js';
@@ -173,6 +173,7 @@ export function createGrantHandlers(deps: GrantDeps) {
           subjectIsAgent,
           issuedAt: new Date(decision.iat * 1000),
           expiresAt: new Date(decision.exp * 1000),
+          tokenDigest: issued.digest ?? null,
         },
         record,
       ),
@@ -208,7 +209,7 @@ export function createGrantHandlers(deps: GrantDeps) {
       nbf: decision.iat,
       exp: decision.exp,
     });
-    await recordGrant(ctx, request, decision, issued);
+    await recordGrant(ctx, request, decision, { ...issued, digest: tokenDigest(accessToken) });
     // RFC 8693 §2.2.1 (and RFC 6749 §5.1 for client_credentials); no refresh token.
     ctx.body = {
       access_token: accessToken,

@@ -1,7 +1,7 @@
 /**
  * Signs an issued token as an RFC 9068 JWT access token with the active signing key.
  */
-import { KeyObject, randomUUID, sign } from 'node:crypto';
+import { createHash, KeyObject, randomUUID, sign } from 'node:crypto';
 import { SignJWT, type CryptoKey } from 'jose';
 import { formatScopes } from '../domain/scopes.js';
 import type { ActClaim, IssueDecision } from '../domain/types.js';
@@ -72,6 +72,16 @@ export interface IssuedToken {
   /** The granted scopes, space-separated. */
   readonly scope: string;
   readonly description?: string;
+  /** Once signed: `tokenDigest` of the token, for its lineage row (ADR 0028). */
+  readonly digest?: Uint8Array;
+}
+
+/**
+ * SHA-256 of a signed compact JWT exactly as it was handed out (ADR 0028): lineage records it at
+ * issuance, and a token presented back is ours when its digest is the recorded one.
+ */
+export function tokenDigest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
 }
 
 /** A fresh `jti`, the chain's `txn` (new for a new chain) and the granted scope of a decision. */

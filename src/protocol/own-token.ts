@@ -3,14 +3,16 @@
  * actor token (input-token.ts), at introspection and revocation (token-management.ts), and as an
  * admin API credential (http/admin/auth.ts). A token is ours when a current or recently retired
  * key (never a revoked one) signed it as an RFC 9068 access token of this issuer, and lineage
- * recorded its `jti`. Revocation, chain liveness and the privilege that still stands are the
- * caller's to weigh: the answer carries lineage's standing and every agent holding a place in the
- * chain, and `chainIsLive` and `standingPrivilege` look them up in the registry.
+ * recorded its `jti`. Where lineage also recorded the token's digest, the token must be exactly
+ * the one signed then, and that match stands in for checking the signature again (ADR 0028).
+ * Revocation, chain liveness and the privilege that still stands are the caller's to weigh: the
+ * answer carries lineage's standing and every agent holding a place in the chain, and
+ * `chainIsLive` and `standingPrivilege` look them up in the registry.
  */
-import { verify as verifySignature } from 'node:crypto';
+import { timingSafeEqual, verify as verifySignature } from 'node:crypto';
 import {
+  compactVerify,
   errors as joseErrors,
-  jwtVerify,
   UnsecuredJWT,
   type JWTPayload,
   type JWTVerifyOptions,
@@ -39,14 +41,14 @@ import {
   TXN_TOKEN_TYP,
 } from './constants.js';
 import type { OnDemandKeyRefresh } from './key-refresh.js';
-import { nodeKeyOf, type AccessTokenClaims } from './mint.js';
+import { nodeKeyOf, tokenDigest, type AccessTokenClaims } from './mint.js';
 
 /** Why a token is not a live record of ours; each caller maps it to its own answer. */
 export type OwnTokenFailure =
   | CompactJwtFailure
   /** No `kid`, or one this instance does not hold even after a refresh. */
   | 'unknown_key'
-  /** Signature or algorithm. */
+  /** Signature or algorithm, or not the exact token lineage recorded under its `jti` (ADR 0028). */
   | 'invalid_signature'
   | 'expired'
   /** `typ`, `iss`, `aud`, `nbf`, `iat`, a malformed `act`, or a required claim missing or mistyped. */
@@ -86,7 +88,7 @@ export interface OwnTokenVerifyOptions {
   readonly audience?: string;
   /**
    * The token's header and claims as the caller already decoded them (decodeCompactJwt), so they
-   * are not decoded twice; only the header's `kid` is read from it, and the signature and claims
+   * are not decoded twice; only the header is read from it, and the claims, digest and signature
    * are checked on `token` itself.
    */
   readonly decoded?: DecodedJwt;
@@ -160,7 +162,12 @@ export class OwnTokenVerifier {
     this.#deps = deps;
   }
 
-  /** Structure first, then key, signature and claims, and only then lineage. */
+  /**
+   * Structure, key, claims, lineage; the token's own record then vouches for it (ADR 0028), or,
+   * where it holds no digest, the signature does. The answers are those of checking the signature
+   * before anything else: a token that fails a later check is verified by signature first, so a
+   * forgery is `invalid_signature` whatever else is wrong with it.
+   */
   verify(token: string, options: OwnTokenVerifyOptions): Promise<OwnTokenResult> {
     return this.#verify(token, options, 'access_token');
   }
@@ -180,15 +187,25 @@ export class OwnTokenVerifier {
   ): Promise<VerifyResult<K>> {
     const decoded = options.decoded ?? decodeCompactJwt(token);
     if (!decoded.ok) return failure(decoded.reason);
-    const key = await this.#key(decoded.header.kid);
+    const { header } = decoded;
+    const key = await this.#key(header.kid);
     if (!key) return failure('unknown_key');
-    const verified = await this.#checkSignatureAndClaims(token, decoded.header, key, options, kind);
-    if (!verified.ok) return verified;
-    const payload = verified.value;
+    // What jwtVerify refuses before the signature: another algorithm than the key's, or `crit`.
+    if (header.alg !== key.alg || header.crit !== undefined) return failure('invalid_signature');
+    const checked = this.#checkClaims(token, header, options, kind);
+    if (!checked.ok) return this.#refuseSigned(token, key, checked.reason);
+    const payload = checked.value;
     const actors = flattenActClaim(payload[CLAIM_ACT], MAX_ACT_NESTING);
-    if (!actors.ok) return failure('invalid_claims');
+    if (!actors.ok) return this.#refuseSigned(token, key, 'invalid_claims');
     const standing = await this.#deps.lineage.standing(payload.jti);
-    if (!standing) return failure('unknown_token');
+    if (!standing) return this.#refuseSigned(token, key, 'unknown_token');
+    // ADR 0028: the record of this jti names the exact token signed for it; any other bytes under
+    // that jti (an altered claim, a signature moved onto other claims) are not ours.
+    const authentic =
+      standing.tokenDigest === null
+        ? await signatureVerifies(token, key)
+        : sameDigest(tokenDigest(token), standing.tokenDigest);
+    if (!authentic) return failure('invalid_signature');
     // Removing a trusted issuer (a compromised IdP), or the peer domain a chain crossed in from
     // (ADR 0025), ends every chain its tokens started.
     let rootIsPeer = false;
@@ -207,6 +224,14 @@ export class OwnTokenVerifier {
       lineage: { ...standing, rootIsPeer },
     });
     return { ok: true, value: { payload, standing, participants, rootIsPeer } };
+  }
+
+  /**
+   * `reason`, unless the signature does not verify: then `invalid_signature`, as when the
+   * signature was checked first (a refused token is rare, and costs what it cost before).
+   */
+  async #refuseSigned(token: string, key: LoadedKey, reason: OwnTokenFailure): Promise<OwnTokenRefused> {
+    return failure((await signatureVerifies(token, key)) ? reason : 'invalid_signature');
   }
 
   /** CONTRACT §3.4, AD-10: a chain holding an agent that is not enabled is dead. */
@@ -237,16 +262,19 @@ export class OwnTokenVerifier {
     return this.#deps.keys().verification.get(kid);
   }
 
-  async #checkSignatureAndClaims<K extends Kind>(
+  /**
+   * jose's own claim checks (typ, iss, aud, exp, nbf, iat, required claims; the options jwtVerify
+   * was given), through UnsecuredJWT.decode of a `none` header that carries only the token's `typ`,
+   * then the claims every token of `kind` carries. The signature is not looked at here.
+   */
+  #checkClaims<K extends Kind>(
     token: string,
     header: ProtectedHeaderParameters,
-    key: LoadedKey,
     { now, audience }: OwnTokenVerifyOptions,
     kind: K,
-  ): Promise<{ readonly ok: true; readonly value: KindClaims[K] } | OwnTokenRefused> {
+  ): { readonly ok: true; readonly value: KindClaims[K] } | OwnTokenRefused {
     const tolerance = this.#deps.clockToleranceSeconds;
-    const options = {
-      algorithms: [key.alg],
+    const options: JWTVerifyOptions = {
       // RFC 9068 §4, and the Txn-Tokens draft's "JWT Header": one `typ` per kind (RFC 8725 §3.11).
       typ: KINDS[kind].typ,
       issuer: this.#deps.issuer,
@@ -255,11 +283,10 @@ export class OwnTokenVerifier {
       currentDate: new Date(now * 1000),
       requiredClaims: ['exp', 'iat', 'jti', 'sub'],
     };
+    const typHeader = Buffer.from(JSON.stringify({ alg: 'none', typ: header.typ })).toString('base64url');
+    const claims = token.slice(token.indexOf('.') + 1, token.lastIndexOf('.'));
     try {
-      const { payload } =
-        key.alg === 'ES256'
-          ? verifyEs256(token, header, key, options)
-          : await jwtVerify(token, key.publicKey, options);
+      const { payload } = UnsecuredJWT.decode(`${typHeader}.${claims}.`, options);
       if (!hasOwnClaims(payload, kind) || payload.iat > now + tolerance) return failure('invalid_claims');
       return { ok: true, value: payload };
     } catch (error) {
@@ -270,38 +297,35 @@ export class OwnTokenVerifier {
   }
 }
 
+/** Whether two digests are the same, in time that does not depend on where they differ. */
+function sameDigest(presented: Uint8Array, recorded: Uint8Array): boolean {
+  return presented.length === recorded.length && timingSafeEqual(presented, recorded);
+}
+
 /**
- * What jwtVerify checks of an ES256 token, with the signature checked by node:crypto in this
- * thread (WebCrypto, which jose uses, costs about twice the CPU per verification): the header's
- * `alg` is the key's and it carries no `crit`; the signature (R || S, RFC 7518 §3.4) verifies over
- * the token's first two parts exactly as sent; then jose's own claim checks (typ, iss, aud, exp,
- * nbf, iat, required claims, the same options) run on those claims, through UnsecuredJWT.decode
- * of a `none` header that carries only the token's `typ`. Throws what jwtVerify throws.
+ * Whether `key` signed `token`, whose header already names the key's `alg` and no `crit`. ES256
+ * through node:crypto in this thread (WebCrypto, which jose uses, costs about twice the CPU per
+ * verification): the signature (R || S, RFC 7518 §3.4) over the token's first two parts exactly
+ * as sent. Another algorithm through jose.
  */
-function verifyEs256(
-  token: string,
-  header: ProtectedHeaderParameters,
-  key: LoadedKey,
-  options: JWTVerifyOptions,
-): { payload: JWTPayload } {
-  if (header.alg !== key.alg)
-    throw new joseErrors.JOSEAlgNotAllowed('"alg" (Algorithm) Header Parameter value not allowed');
-  if (header.crit !== undefined) throw new joseErrors.JWSInvalid('unsupported critical header parameters');
+async function signatureVerifies(token: string, key: LoadedKey): Promise<boolean> {
+  if (key.alg !== 'ES256') {
+    return compactVerify(token, key.publicKey, { algorithms: [key.alg] }).then(
+      () => true,
+      () => false,
+    );
+  }
   const end = token.lastIndexOf('.');
   const signature = Buffer.from(token.slice(end + 1), 'base64url');
-  const publicKey = nodeKeyOf(key.publicKey);
-  const valid =
+  return (
     signature.length === ES256_SIGNATURE_BYTES &&
     verifySignature(
       'sha256',
       Buffer.from(token.slice(0, end)),
-      { key: publicKey, dsaEncoding: 'ieee-p1363' },
+      { key: nodeKeyOf(key.publicKey), dsaEncoding: 'ieee-p1363' },
       signature,
-    );
-  if (!valid) throw new joseErrors.JWSSignatureVerificationFailed();
-  const typHeader = Buffer.from(JSON.stringify({ alg: 'none', typ: header.typ })).toString('base64url');
-  const claims = token.slice(token.indexOf('.') + 1, end);
-  return { payload: UnsecuredJWT.decode(`${typHeader}.${claims}.`, options).payload };
+    )
+  );
 }
 
 /** An ES256 signature: R and S, 32 bytes each. */

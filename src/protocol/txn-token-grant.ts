@@ -19,7 +19,7 @@ import type { KeySet } from '../infra/signing-keys.js';
 import { TOKEN_TYPE_NOT_APPLICABLE, TOKEN_TYPE_TXN_TOKEN } from './constants.js';
 import type { ParsedExchange } from './exchange-request.js';
 import type { RequestContext } from './grants.js';
-import { newToken, type IssuedToken } from './mint.js';
+import { newToken, tokenDigest, type IssuedToken } from './mint.js';
 import type { InputTokenVerifier, VerifiedTxnToken } from './input-token.js';
 import { parseTxnTokenRequest, signTxnToken } from './txn-token.js';
 
@@ -109,7 +109,11 @@ export function createTxnTokenGrant(deps: TxnTokenGrantDeps) {
       // Lineage sees the requester as this hop's client; a Txn-Token travels unmodified down the
       // call chain, so it is never bound to one key (ADR 0024).
       { ...decision, clientId: decision.requester, jkt: null, impersonation: false },
-      { ...issued, description: decision.replacement ? 'replacement Txn-Token issued' : 'Txn-Token issued' },
+      {
+        ...issued,
+        digest: tokenDigest(txnToken),
+        description: decision.replacement ? 'replacement Txn-Token issued' : 'Txn-Token issued',
+      },
     );
     // Txn-Tokens draft, "Txn-Token Response"; RFC 8693 §2.2.1. No refresh token.
     ctx.body = {

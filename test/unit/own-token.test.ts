@@ -6,6 +6,7 @@ import type { TokenStanding } from '../../src/infra/lineage-store.js';
 import type { AgentRecord } from '../../src/infra/registry.js';
 import type { KeySet, LoadedKey } from '../../src/infra/signing-keys.js';
 import { OnDemandKeyRefresh } from '../../src/protocol/key-refresh.js';
+import { tokenDigest } from '../../src/protocol/mint.js';
 import {
   OwnTokenVerifier,
   type OwnTokenFailure,
@@ -93,12 +94,16 @@ const STANDING: TokenStanding = {
   depth: 1,
   depthLimit: null,
   rootIssuer: null,
+  tokenDigest: null,
 };
 const FROM_IDP = 'jti-from-idp';
 const FROM_REMOVED_IDP = 'jti-from-removed-idp';
 
-/** A verifier over `keys`, whose refresh loads `afterRefresh`, with lineage holding only RECORDED. */
-function harness(keys: KeySet, afterRefresh: KeySet = keys) {
+/**
+ * A verifier over `keys`, whose refresh loads `afterRefresh`, with lineage holding only RECORDED
+ * (with `digest` as its token's digest, none by default).
+ */
+function harness(keys: KeySet, afterRefresh: KeySet = keys, digest: Uint8Array | null = null) {
   let current = keys;
   let refreshes = 0;
   const verifier = new OwnTokenVerifier({
@@ -115,7 +120,7 @@ function harness(keys: KeySet, afterRefresh: KeySet = keys) {
       standing: async (jti) => {
         if (jti === FROM_IDP) return { ...STANDING, rootIssuer: 'https://idp.example' };
         if (jti === FROM_REMOVED_IDP) return { ...STANDING, rootIssuer: 'https://removed-idp.example' };
-        return jti === RECORDED ? STANDING : null;
+        return jti === RECORDED ? { ...STANDING, tokenDigest: digest } : null;
       },
     },
     registry: {
@@ -281,6 +286,74 @@ describe('OwnTokenVerifier.verify', () => {
       audience: ISSUER,
     });
     expect(result.ok).toBe(true);
+  });
+});
+
+describe('OwnTokenVerifier.verify against the digest lineage recorded (ADR 0028)', () => {
+  /** kid-1 as a verifier that would check the signature with another public key. */
+  const impostor = (): LoadedKey => ({ ...key, publicKey: otherKey.publicKey });
+
+  it('accepts the recorded token by its digest, without checking its signature again', async () => {
+    const token = await sign(key);
+    const { verifier } = harness(keySet(impostor()), keySet(impostor()), tokenDigest(token));
+    expect(await verifier.verify(token, { now: NOW })).toMatchObject({
+      ok: true,
+      value: { payload: claims() },
+    });
+  });
+
+  it('checks the signature where lineage holds no digest', async () => {
+    const { verifier } = harness(keySet(impostor()));
+    expect(await verifier.verify(await sign(key), { now: NOW })).toEqual({
+      ok: false,
+      reason: 'invalid_signature',
+    });
+  });
+
+  it.each<{
+    name: string;
+    token: (recorded: string) => Promise<string> | string;
+    now?: number;
+    want: OwnTokenFailure;
+  }>([
+    {
+      name: 'refuses a well-signed token that is not the one recorded under its jti',
+      token: () => sign(key, claims({ scope: 'calendar.write' })),
+      want: 'invalid_signature',
+    },
+    {
+      name: 'refuses the same claims signed again (ECDSA signatures differ): only the exact bytes match',
+      token: () => sign(key),
+      want: 'invalid_signature',
+    },
+    {
+      name: 'refuses the recorded signature on altered claims',
+      token: (recorded) => {
+        const [header, , signature] = recorded.split('.');
+        const altered = Buffer.from(JSON.stringify(claims({ sub: 'mallory' }))).toString('base64url');
+        return `${header}.${altered}.${signature}`;
+      },
+      want: 'invalid_signature',
+    },
+    {
+      name: 'refuses a forgery under a recorded jti signed by a key it does not hold',
+      token: () => sign(otherKey),
+      want: 'unknown_key',
+    },
+    {
+      name: 'refuses the recorded token once expired',
+      token: (recorded) => recorded,
+      now: NOW + 300 + TOLERANCE + 1,
+      want: 'expired',
+    },
+  ])('$name', async ({ token, now, want }) => {
+    const recorded = await sign(key);
+    const { verifier } = harness(keySet(key), keySet(key), tokenDigest(recorded));
+    expect((await verifier.verify(recorded, { now: NOW })).ok).toBe(true);
+    expect(await verifier.verify(await token(recorded), { now: now ?? NOW })).toEqual({
+      ok: false,
+      reason: want,
+    });
   });
 });
 

@@ -4,6 +4,7 @@
  * its batch commits. A batch is held back by a real lock (a session holding audit_events in SHARE
  * mode), never by timing; a batch fails through a real PostgreSQL error raised by a trigger.
  */
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ISSUANCE_BATCHES_IN_FLIGHT } from '../../../src/infra/lineage-store.js';
@@ -100,8 +101,15 @@ describe.skipIf(!databaseUrl)('group commit', () => {
     const answers = await withHeldBatch(first, rest);
     for (const response of [...answers.first, ...answers.rest]) {
       expect(response.status, response.text).toBe(200);
-      const jti = decodeJwt(response.body.access_token as string).jti as string;
+      const accessToken = response.body.access_token as string;
+      const jti = decodeJwt(accessToken).jti as string;
       expect(await lineage(jti)).toEqual({ tokens: 1, audits: 1 });
+      // The batch statement records each token's own digest too (ADR 0028).
+      const [row] = await server.database.query<{ token_digest: Uint8Array }>(
+        'SELECT token_digest FROM issued_tokens WHERE jti = $1',
+        [jti],
+      );
+      expect(row && Buffer.from(row.token_digest)).toEqual(createHash('sha256').update(accessToken).digest());
     }
   });
 

@@ -6,7 +6,8 @@
  * instances on the database honour a revocation at their next key refresh, and accept a key another
  * instance has just activated without waiting for it.
  */
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createHash } from 'node:crypto';
+import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import {
   agentToken,
@@ -160,6 +161,13 @@ describe('POST /admin/keys/{kid}/revoke', () => {
     });
 
     it('refuses a token it signed as a subject token (400 invalid_request, audited)', async () => {
+      // Lineage still holds the token's exact digest (ADR 0028): the key's revocation alone refuses it.
+      const row = await server.database.prisma.issuedToken.findUniqueOrThrow({
+        where: { jti: String(decodeJwt(tokenOfRevokedKey).jti) },
+      });
+      expect(row.tokenDigest && Buffer.from(row.tokenDigest)).toEqual(
+        createHash('sha256').update(tokenOfRevokedKey).digest(),
+      );
       await expectSubjectTokenRefused(server, chain, tokenOfRevokedKey);
     });
 
