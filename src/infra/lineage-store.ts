@@ -4,6 +4,7 @@
  * event (CONTRACT §3: a failed request changes nothing but the audit log).
  */
 import { LRUCache } from 'lru-cache';
+import { StatementBatcher } from './statement-batcher.js';
 import { AUDIT_DESCRIPTION_MAX_CHARS, auditField } from '../domain/audit-field.js';
 import type { RuleCode } from '../domain/types.js';
 import { recordAdminEvent, type AdminChange } from './admin-events.js';
@@ -210,13 +211,8 @@ export const ISSUANCE_BATCH_MAX = 64;
  */
 export const ISSUANCE_BATCHES_IN_FLIGHT = 2;
 
-/** One grant waiting for its batch's commit. */
-interface PendingIssuance {
-  readonly jti: string;
-  readonly values: readonly unknown[];
-  resolve(start: Date | undefined): void;
-  reject(error: unknown): void;
-}
+/** One grant's lineage + audit values, in RECORD_ISSUANCE's parameter order ($1 its jti). */
+type IssuanceValues = readonly unknown[];
 
 /**
  * A token's ancestry, itself first, for `standing`. Each step up names its parent's partition (a
@@ -242,6 +238,49 @@ const STANDING_FROM = (first: string, parentStart: string) => `
   FROM ancestry`;
 /** The jti alone: every partition is probed. */
 export const STANDING = STANDING_FROM('jti = $1', 'a.chain_started_at');
+
+/**
+ * The standings of many tokens in one statement (ADR 0021, reads under load): each wanted jti
+ * ($1) with its chain start when known ($2, else NULL: every partition is probed), numbered by
+ * `ord` so each request gets exactly its own rows, even when several ask for the same token.
+ */
+export const STANDINGS = `
+  WITH RECURSIVE wanted AS (
+    SELECT * FROM unnest($1::text[], $2::timestamptz[]) WITH ORDINALITY AS w(jti, start, ord)
+  ), ancestry AS (
+    SELECT w.ord, t.jti, t.parent_jti, t.revoked_at, t.subject_is_agent, t.chain_agents, t.depth,
+      t.depth_limit, t.root_issuer, t.chain_started_at, t.token_digest, 0 AS level
+    FROM wanted w CROSS JOIN LATERAL (
+      SELECT * FROM issued_tokens p WHERE p.jti = w.jti AND p.chain_started_at = w.start LIMIT 1) t
+    WHERE w.start IS NOT NULL
+    UNION ALL
+    SELECT w.ord, t.jti, t.parent_jti, t.revoked_at, t.subject_is_agent, t.chain_agents, t.depth,
+      t.depth_limit, t.root_issuer, t.chain_started_at, t.token_digest, 0 AS level
+    FROM wanted w CROSS JOIN LATERAL (
+      SELECT * FROM issued_tokens p WHERE p.jti = w.jti LIMIT 1) t
+    WHERE w.start IS NULL
+    UNION ALL
+    SELECT a.ord, t.jti, t.parent_jti, t.revoked_at, t.subject_is_agent, t.chain_agents, t.depth,
+      t.depth_limit, t.root_issuer, t.chain_started_at, NULL::bytea, a.level + 1
+    FROM ancestry a CROSS JOIN LATERAL (
+      SELECT * FROM issued_tokens p
+      WHERE p.jti = a.parent_jti AND p.chain_started_at = a.chain_started_at LIMIT 1) t
+    WHERE a.level < 64
+  )
+  SELECT ord, jti, revoked_at, subject_is_agent, chain_agents, depth, depth_limit, root_issuer,
+    chain_started_at, token_digest
+  FROM ancestry`;
+
+/** Most standings one statement reads. */
+export const STANDING_BATCH_MAX = 64;
+/** Standing statements in flight at once; reads arriving meanwhile leave together in the next. */
+export const STANDING_BATCHES_IN_FLIGHT = 2;
+
+/** A standing to read: the jti, and its chain start when this instance knows it. */
+interface StandingRead {
+  readonly jti: string;
+  readonly start: Date | null;
+}
 /** The jti and its known chain start: one partition. */
 export const STANDING_IN_PARTITION = STANDING_FROM(
   'jti = $1 AND chain_started_at = $2::timestamptz',
@@ -274,19 +313,33 @@ export class LineageStore {
   readonly #chainStarts = new LRUCache<string, Date>({ max: CHAIN_START_CACHE_MAX_ENTRIES });
 
   readonly #sql: PreparedSql;
-  readonly #groupCommit: boolean;
-  readonly #waiting: PendingIssuance[] = [];
-  #batchesInFlight = 0;
+  /** Group commit (ADR 0021); null: each grant's own statement (PGlite: one session, no overlap). */
+  readonly #issuances: StatementBatcher<IssuanceValues, Date | undefined> | null;
+  /** Concurrent standing reads share statements, as grants share commits; null as above. */
+  readonly #standings: StatementBatcher<StandingRead, readonly AncestryRow[]> | null;
 
   /**
    * `sql` runs the hot path's statements (database.ts `PreparedSql`); without it they go through
    * Prisma's raw queries, unprepared. `groupCommit` lets concurrent grants share one statement
-   * and its commit (ADR 0021): worth it where statements run concurrently, on PostgreSQL.
+   * and its commit, and concurrent standing reads share one statement (ADR 0021): worth it where
+   * statements run concurrently, on PostgreSQL.
    */
   constructor(prisma: PrismaClient, sql?: PreparedSql, options: LineageStoreOptions = {}) {
     this.#prisma = prisma;
     this.#onRevoked = options.onRevoked;
-    this.#groupCommit = options.groupCommit ?? false;
+    const batched = options.groupCommit ?? false;
+    this.#issuances = batched
+      ? new StatementBatcher((batch) => this.#recordBatch(batch), {
+          max: ISSUANCE_BATCH_MAX,
+          inFlight: ISSUANCE_BATCHES_IN_FLIGHT,
+        })
+      : null;
+    this.#standings = batched
+      ? new StatementBatcher((reads) => this.#readStandings(reads), {
+          max: STANDING_BATCH_MAX,
+          inFlight: STANDING_BATCHES_IN_FLIGHT,
+        })
+      : null;
     this.#sql = sql ?? {
       prepared: <Row>(_name: string, text: string, params: readonly unknown[]) =>
         prisma.$queryRawUnsafe<Row[]>(text, ...params),
@@ -339,68 +392,42 @@ export class LineageStore {
       audit.description ?? null,
       token.tokenDigest ?? null,
     ];
-    const started = this.#groupCommit
-      ? await new Promise<Date | undefined>((resolve, reject) => {
-          this.#waiting.push({ jti: token.jti, values, resolve, reject });
-          this.#startBatches();
-        })
-      : (
-          await this.#sql.prepared<{ chain_started_at: Date }>('sts_record_issuance', RECORD_ISSUANCE, values)
-        )[0]?.chain_started_at;
+    const started = this.#issuances
+      ? await this.#issuances.submit(values)
+      : (await this.#recordBatch([values]))[0];
     if (started) this.#chainStarts.set(token.jti, started);
   }
 
   /** Grants waiting for a group-commit statement (not counting those in flight). */
   get waitingIssuances(): number {
-    return this.#waiting.length;
+    return this.#issuances?.waiting ?? 0;
   }
 
   /**
-   * Sends the waiting grants, up to ISSUANCE_BATCH_MAX per statement, while fewer than
-   * ISSUANCE_BATCHES_IN_FLIGHT statements are in flight. Each grant's promise settles with its
-   * batch's commit; a failed statement rejects every grant of its batch with its error, and none
-   * of them is recorded (one statement, atomic).
+   * One statement for the batch: its grants' chain starts, in order. A failed statement records
+   * none of them (one statement, atomic) and fails each of their requests.
    */
-  #startBatches(): void {
-    while (this.#batchesInFlight < ISSUANCE_BATCHES_IN_FLIGHT && this.#waiting.length > 0) {
-      const batch = this.#waiting.splice(0, ISSUANCE_BATCH_MAX);
-      this.#batchesInFlight += 1;
-      this.#recordBatch(batch)
-        .then(
-          (starts) => {
-            for (const pending of batch) pending.resolve(starts.get(pending.jti));
-          },
-          (error: unknown) => {
-            for (const pending of batch) pending.reject(error);
-          },
-        )
-        .finally(() => {
-          this.#batchesInFlight -= 1;
-          this.#startBatches();
-        });
-    }
-  }
-
-  async #recordBatch(batch: readonly PendingIssuance[]): Promise<Map<string, Date>> {
+  async #recordBatch(batch: readonly IssuanceValues[]): Promise<(Date | undefined)[]> {
     if (batch.length === 1) {
       // Alone: the one-row statement, which costs PostgreSQL less than the arrays.
-      const [only] = batch as [PendingIssuance];
+      const [only] = batch as [IssuanceValues];
       const rows = await this.#sql.prepared<{ chain_started_at: Date }>(
         'sts_record_issuance',
         RECORD_ISSUANCE,
-        only.values,
+        only,
       );
-      return new Map(rows.map((row) => [only.jti, row.chain_started_at]));
+      return [rows[0]?.chain_started_at];
     }
-    const columns = (batch[0]?.values ?? []).map((_, column) =>
-      batch.map(({ values }) => (column === 6 ? JSON.stringify(values[column]) : values[column])),
+    const columns = (batch[0] ?? []).map((_, column) =>
+      batch.map((values) => (column === 6 ? JSON.stringify(values[column]) : values[column])),
     );
     const rows = await this.#sql.prepared<{ jti: string; chain_started_at: Date }>(
       'sts_record_issuances',
       RECORD_ISSUANCES,
       columns,
     );
-    return new Map(rows.map((row) => [row.jti, row.chain_started_at]));
+    const starts = new Map(rows.map((row) => [row.jti, row.chain_started_at]));
+    return batch.map((values) => starts.get(values[0] as string));
   }
 
   async recordRefusal(audit: AuditRecord): Promise<void> {
@@ -413,15 +440,29 @@ export class LineageStore {
    * service has no record of the jti.
    */
   async standing(jti: string): Promise<TokenStanding | null> {
-    const start = this.#chainStarts.get(jti);
-    const rows =
-      start === undefined
-        ? await this.#sql.prepared<AncestryRow>('sts_standing', STANDING, [jti])
-        : await this.#sql.prepared<AncestryRow>('sts_standing_in_partition', STANDING_IN_PARTITION, [
-            jti,
-            start,
-          ]);
+    const read = { jti, start: this.#chainStarts.get(jti) ?? null };
+    const rows = this.#standings ? await this.#standings.submit(read) : await this.#readStanding(read);
     return this.#toStanding(jti, rows);
+  }
+
+  /** One token's ancestry, in its partition when its chain start is known. */
+  #readStanding({ jti, start }: StandingRead): Promise<AncestryRow[]> {
+    return start === null
+      ? this.#sql.prepared<AncestryRow>('sts_standing', STANDING, [jti])
+      : this.#sql.prepared<AncestryRow>('sts_standing_in_partition', STANDING_IN_PARTITION, [jti, start]);
+  }
+
+  /** The ancestries of a batch of reads, in order; a lone read uses the one-token statement. */
+  async #readStandings(reads: readonly StandingRead[]): Promise<(readonly AncestryRow[])[]> {
+    if (reads.length === 1) return [await this.#readStanding(reads[0] as StandingRead)];
+    const rows = await this.#sql.prepared<AncestryRow & { ord: string }>('sts_standings', STANDINGS, [
+      reads.map((read) => read.jti),
+      reads.map((read) => read.start),
+    ]);
+    const byRead = reads.map((): AncestryRow[] => []);
+    // `ord` is a bigint, which pg hands over as a string: 1 for the first read.
+    for (const row of rows) byRead[Number(row.ord) - 1]?.push(row);
+    return byRead;
   }
 
   #toStanding(jti: string, rows: readonly AncestryRow[]): TokenStanding | null {

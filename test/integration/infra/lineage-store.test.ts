@@ -5,7 +5,13 @@
  * same database stands for another instance, whose memory is empty. Runs on PostgreSQL and PGlite.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LineageStore, STANDING, STANDING_IN_PARTITION } from '../../../src/infra/lineage-store.js';
+import {
+  LineageStore,
+  STANDING,
+  STANDING_IN_PARTITION,
+  STANDINGS,
+} from '../../../src/infra/lineage-store.js';
+import type { PreparedSql } from '../../../src/infra/database.js';
 import { exchange, exchangeRequest } from '../../helpers/oauth.js';
 import { startTestServer, type TestServer } from '../../helpers/server.js';
 import { buildChain, createWorld, type World } from '../introspection-revocation/helpers.js';
@@ -121,5 +127,55 @@ describe('lineage by partition', () => {
       known.map((node) => node['Relation Name']).filter((name) => String(name).startsWith('issued_tokens')),
     );
     expect(partitions.size).toBe(1);
+  });
+
+  it('reads concurrent standings in shared statements, each exactly as a read of its own', async () => {
+    const live = await buildChain(server, world);
+    const revokedChain = await buildChain(server, world);
+    await other.revokeTree([revokedChain.jtis[0] as string], { clientId: null, description: 'test' });
+    const statements: string[] = [];
+    const counted: PreparedSql = {
+      prepared: (name, sql, params) => {
+        statements.push(name);
+        return server.database.prepared(name, sql, params);
+      },
+    };
+    // A fresh instance (no chain start known) whose reads are batched, as on PostgreSQL.
+    const batched = new LineageStore(server.database.prisma, counted, { groupCommit: true });
+    const wanted = [
+      live.jtis[2],
+      live.jtis[2],
+      revokedChain.jtis[1],
+      'no-such-token',
+      live.jtis[0],
+      revokedChain.jtis[2],
+    ] as string[];
+    const together = await Promise.all(wanted.map((jti) => batched.standing(jti)));
+    const alone = [];
+    for (const jti of wanted) alone.push(await other.standing(jti));
+    expect(together).toEqual(alone);
+    expect(together.map((standing) => standing?.revoked ?? null)).toEqual([
+      false,
+      false,
+      true,
+      null,
+      false,
+      true,
+    ]);
+    // Two reads leave at once, alone; the four that arrive meanwhile share one statement.
+    expect(statements).toEqual(['sts_standing', 'sts_standing', 'sts_standings']);
+    // Now the starts are known: the shared statement names each token's partition.
+    statements.length = 0;
+    await Promise.all(wanted.map((jti) => batched.standing(jti)));
+    expect(statements).toEqual(['sts_standing_in_partition', 'sts_standing_in_partition', 'sts_standings']);
+  });
+
+  it('walks many ancestries by index probes too', async () => {
+    const chain = await buildChain(server, world);
+    const [start] = await chainStarts(chain.txn);
+    const nodes = await explain(STANDINGS, [chain.jtis, [start, null, start]]);
+    const onLineage = nodes.filter((node) => String(node['Relation Name'] ?? '').startsWith('issued_tokens'));
+    expect(onLineage.length).toBeGreaterThan(0);
+    expect(onLineage.map((node) => node['Node Type'])).not.toContain('Seq Scan');
   });
 });
