@@ -306,23 +306,17 @@ export async function buildApp(config: Config, database: Database): Promise<Fast
       peerGrants,
     },
   });
-  const workloads = new WorkloadCredentials({
+  // What client authentication reads, by every method (registered keys and workload credentials).
+  const authenticationDeps = {
     issuer: config.issuer,
     registry,
     prisma: database.prisma,
     clockToleranceSeconds: config.clockToleranceSeconds,
     allowLoopbackHttpJwks: config.allowLoopbackHttpJwks,
     jwksFetch,
-  });
-  const clientAuthenticator = new ClientAuthenticator({
-    issuer: config.issuer,
-    registry,
-    prisma: database.prisma,
-    clockToleranceSeconds: config.clockToleranceSeconds,
-    allowLoopbackHttpJwks: config.allowLoopbackHttpJwks,
-    jwksFetch,
-    workloads,
-  });
+  };
+  const workloads = new WorkloadCredentials(authenticationDeps);
+  const clientAuthenticator = new ClientAuthenticator({ ...authenticationDeps, workloads });
   const engine = new OAuthEngine((currentKeys) => {
     const provider = createProvider({
       issuer: config.issuer,

@@ -33,10 +33,17 @@ export interface OAuthAnswer {
   readonly description: string;
 }
 
+/** An error nobody expected: logged by the caller, answered without a word of what it was. */
+export const UNEXPECTED_ERROR: OAuthAnswer = {
+  status: 500,
+  error: 'server_error',
+  description: 'an unexpected error occurred',
+};
+
 /**
  * What any error thrown while serving an OAuth endpoint answers: its own code for the service's
  * errors, 503 for a dependency that failed, 413 and 400 `invalid_request` for fastify's own body
- * errors, and 500 `server_error` for anything unexpected (null: the caller logs it).
+ * errors; null for anything unexpected (the caller logs it and answers UNEXPECTED_ERROR).
  */
 export function oauthAnswerOf(error: unknown): OAuthAnswer | null {
   if (error instanceof ClientAuthenticationError || error instanceof OAuthError) {

@@ -35,7 +35,14 @@ import type { createGrantHandlers } from '../protocol/grants.js';
 import { JWT_BEARER_PARAMETERS } from '../protocol/jwt-bearer-grant.js';
 import { TOKEN_PATH } from '../protocol/provider.js';
 import type { TokenRequest } from '../protocol/token-request.js';
-import { formParams, oauthAnswerOf, oauthScope, sendOAuthError, type OAuthAnswer } from './oauth-endpoint.js';
+import {
+  formParams,
+  oauthAnswerOf,
+  oauthScope,
+  sendOAuthError,
+  UNEXPECTED_ERROR,
+  type OAuthAnswer,
+} from './oauth-endpoint.js';
 
 type Grants = ReturnType<typeof createGrantHandlers>;
 type GrantHandler = (request: TokenRequest) => Promise<void>;
@@ -170,7 +177,7 @@ export async function tokenEndpointRoutes(
     let answer = oauthAnswerOf(error);
     if (answer === null) {
       request.log.error({ err: error }, 'unexpected error at the token endpoint');
-      answer = { status: 500, error: 'server_error', description: 'an unexpected error occurred' };
+      answer = UNEXPECTED_ERROR;
     }
     const audited = tokenRequest?.audited ?? null;
     if (audited === null)

@@ -18,7 +18,7 @@ import {
   TOKEN_TYPE_HINTS,
   TokenManagement,
 } from '../protocol/token-management.js';
-import { formParams, oauthAnswerOf, oauthScope, sendOAuthError } from './oauth-endpoint.js';
+import { formParams, oauthAnswerOf, oauthScope, sendOAuthError, UNEXPECTED_ERROR } from './oauth-endpoint.js';
 import { ruleFor } from './token-endpoint.js';
 
 /** The `token` parameter: required, once (RFC 7662 §2.1, RFC 7009 §2.1). */
@@ -124,8 +124,7 @@ export async function tokenManagementRoutes(app: FastifyInstance): Promise<void>
     const answer = oauthAnswerOf(error);
     if (answer === null) {
       request.log.error({ err: error }, 'unexpected error at introspection or revocation');
-      const unexpected = { status: 500, error: 'server_error', description: 'an unexpected error occurred' };
-      return sendOAuthError(reply, unexpected);
+      return sendOAuthError(reply, UNEXPECTED_ERROR);
     }
     const basic = error instanceof ClientAuthenticationError && error.basic;
     return sendOAuthError(reply, answer, { error, ...(basic ? { basicRealm: config.issuer } : {}) });
