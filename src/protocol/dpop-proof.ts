@@ -21,11 +21,12 @@
  * nonce to use next. With nonces off, a proof carrying a `nonce` is refused.
  */
 import { hkdfSync } from 'node:crypto';
-import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify, type JWK, type JWTPayload } from 'jose';
+import { calculateJwkThumbprint, type JWK, type JWTPayload } from 'jose';
 import ServerChallenge, { CHALLENGE_OK_WINDOW } from 'oidc-provider/lib/helpers/challenge.js';
 import { accept, refuse } from '../domain/refusal.js';
 import type { Result } from '../domain/types.js';
 import { epochSeconds } from './clock.js';
+import { verifyJwtWithEmbeddedJwk } from './jws-verify.js';
 import type { TokenRequest } from './token-request.js';
 
 /** A proof that passed every check: the key it binds the issued token to, by thumbprint. */
@@ -103,7 +104,7 @@ export class DpopProofVerifier {
     let payload: JWTPayload;
     let jwk: JWK;
     try {
-      const verified = await jwtVerify(proof, EmbeddedJWK, {
+      const verified = await verifyJwtWithEmbeddedJwk(proof, {
         algorithms: [...this.#deps.algorithms],
         typ: 'dpop+jwt',
       });

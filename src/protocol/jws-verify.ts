@@ -1,9 +1,10 @@
 /**
  * jose's `jwtVerify` for a compact JWS, with the signature checked by node:crypto in this thread.
  * WebCrypto, which jose uses, costs about twice the CPU per verification (a promise, algorithm
- * normalisation and a thread-pool job around the same OpenSSL call). Used wherever another
- * party's JWT is verified: trusted issuers' subject and actor tokens, client assertions, workload
- * credentials and peer authorization grants.
+ * normalisation and a thread-pool job around the same OpenSSL call). Used wherever a JWT's
+ * signature is verified: trusted issuers' subject and actor tokens, client assertions, workload
+ * credentials, peer authorization grants, DPoP proofs (verifyJwtWithEmbeddedJwk), and this
+ * service's own tokens where their lineage record holds no digest (own-token.ts, ADR 0028).
  *
  * The steps, in jose's order, with jose's error classes and messages: the header parsed as jose
  * parses it; `alg` on the allow-list (JOSEAlgNotAllowed); the key resolved by calling a key
@@ -124,7 +125,7 @@ export async function verifyJwt(
   checkKey(alg, algorithm, verificationKey);
   if (!signatureMatches(algorithm, token.slice(0, token.lastIndexOf('.')), verificationKey, signatureBytes))
     throw new joseErrors.JWSSignatureVerificationFailed();
-  const claims = validateClaims(protectedHeader, payload, options);
+  const claims = validateJwtClaims(protectedHeader, payload, options);
   return resolved
     ? { payload: claims, protectedHeader, key: verificationKey }
     : { payload: claims, protectedHeader };
@@ -239,11 +240,13 @@ function nodeKeyOf(key: CryptoKey): KeyObject {
 }
 
 /**
- * jose's claim validation with the same options, through UnsecuredJWT.decode: its header carries
- * only `typ`, the one header parameter validateClaimsSet reads. A payload that is not base64url is
- * JWSInvalid after verification in jwtVerify, and JWTInvalid in UnsecuredJWT.decode.
+ * verifyJwt's last step on its own: jose's claim validation with the same options, for a token
+ * whose bytes are vouched for otherwise (this service's own tokens whose lineage record holds their
+ * digest, ADR 0028). Through UnsecuredJWT.decode: its header carries only `typ`, the one header
+ * parameter validateClaimsSet reads. A payload that is not base64url is JWSInvalid after
+ * verification in jwtVerify, and JWTInvalid in UnsecuredJWT.decode: jwtVerify's is thrown.
  */
-function validateClaims(
+export function validateJwtClaims(
   header: ProtectedHeaderParameters,
   payload: string,
   options: JWTVerifyOptions,

@@ -9,11 +9,9 @@
  * answer carries lineage's standing and every agent holding a place in the chain, and
  * `chainIsLive` and `standingPrivilege` look them up in the registry.
  */
-import { timingSafeEqual, verify as verifySignature } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import {
-  compactVerify,
   errors as joseErrors,
-  UnsecuredJWT,
   type JWTPayload,
   type JWTVerifyOptions,
   type ProtectedHeaderParameters,
@@ -40,8 +38,9 @@ import {
   MAX_ACT_NESTING,
   TXN_TOKEN_TYP,
 } from './constants.js';
+import { validateJwtClaims, verifyJwt } from './jws-verify.js';
 import type { OnDemandKeyRefresh } from './key-refresh.js';
-import { nodeKeyOf, tokenDigest, type AccessTokenClaims } from './mint.js';
+import { tokenDigest, type AccessTokenClaims } from './mint.js';
 
 /** Why a token is not a live record of ours; each caller maps it to its own answer. */
 export type OwnTokenFailure =
@@ -192,18 +191,19 @@ export class OwnTokenVerifier {
     if (!key) return failure('unknown_key');
     // What jwtVerify refuses before the signature: another algorithm than the key's, or `crit`.
     if (header.alg !== key.alg || header.crit !== undefined) return failure('invalid_signature');
-    const checked = this.#checkClaims(token, header, options, kind);
-    if (!checked.ok) return this.#refuseSigned(token, key, checked.reason);
+    const claimOptions = this.#claimOptions(options, kind);
+    const checked = this.#checkClaims(token, header, claimOptions, options.now, kind);
+    if (!checked.ok) return refuseSigned(token, key, claimOptions, checked.reason);
     const payload = checked.value;
     const actors = flattenActClaim(payload[CLAIM_ACT], MAX_ACT_NESTING);
-    if (!actors.ok) return this.#refuseSigned(token, key, 'invalid_claims');
+    if (!actors.ok) return refuseSigned(token, key, claimOptions, 'invalid_claims');
     const standing = await this.#deps.lineage.standing(payload.jti);
-    if (!standing) return this.#refuseSigned(token, key, 'unknown_token');
+    if (!standing) return refuseSigned(token, key, claimOptions, 'unknown_token');
     // ADR 0028: the record of this jti names the exact token signed for it; any other bytes under
     // that jti (an altered claim, a signature moved onto other claims) are not ours.
     const authentic =
       standing.tokenDigest === null
-        ? await signatureVerifies(token, key)
+        ? await signatureVerifies(token, key, claimOptions)
         : sameDigest(tokenDigest(token), standing.tokenDigest);
     if (!authentic) return failure('invalid_signature');
     // Removing a trusted issuer (a compromised IdP), or the peer domain a chain crossed in from
@@ -224,14 +224,6 @@ export class OwnTokenVerifier {
       lineage: { ...standing, rootIsPeer },
     });
     return { ok: true, value: { payload, standing, participants, rootIsPeer } };
-  }
-
-  /**
-   * `reason`, unless the signature does not verify: then `invalid_signature`, as when the
-   * signature was checked first (a refused token is rare, and costs what it cost before).
-   */
-  async #refuseSigned(token: string, key: LoadedKey, reason: OwnTokenFailure): Promise<OwnTokenRefused> {
-    return failure((await signatureVerifies(token, key)) ? reason : 'invalid_signature');
   }
 
   /** CONTRACT §3.4, AD-10: a chain holding an agent that is not enabled is dead. */
@@ -262,32 +254,35 @@ export class OwnTokenVerifier {
     return this.#deps.keys().verification.get(kid);
   }
 
-  /**
-   * jose's own claim checks (typ, iss, aud, exp, nbf, iat, required claims; the options jwtVerify
-   * was given), through UnsecuredJWT.decode of a `none` header that carries only the token's `typ`,
-   * then the claims every token of `kind` carries. The signature is not looked at here.
-   */
-  #checkClaims<K extends Kind>(
-    token: string,
-    header: ProtectedHeaderParameters,
-    { now, audience }: OwnTokenVerifyOptions,
-    kind: K,
-  ): { readonly ok: true; readonly value: KindClaims[K] } | OwnTokenRefused {
-    const tolerance = this.#deps.clockToleranceSeconds;
-    const options: JWTVerifyOptions = {
+  /** What jose checks of a token's claims (typ, iss, aud, exp, nbf, iat, required claims). */
+  #claimOptions({ now, audience }: OwnTokenVerifyOptions, kind: Kind): JWTVerifyOptions {
+    return {
       // RFC 9068 §4, and the Txn-Tokens draft's "JWT Header": one `typ` per kind (RFC 8725 §3.11).
       typ: KINDS[kind].typ,
       issuer: this.#deps.issuer,
       audience,
-      clockTolerance: tolerance,
+      clockTolerance: this.#deps.clockToleranceSeconds,
       currentDate: new Date(now * 1000),
       requiredClaims: ['exp', 'iat', 'jti', 'sub'],
     };
-    const typHeader = Buffer.from(JSON.stringify({ alg: 'none', typ: header.typ })).toString('base64url');
+  }
+
+  /**
+   * jose's own claim checks with `options` (verifyJwt's claim step, validateJwtClaims), then the
+   * claims every token of `kind` carries. The signature is not looked at here.
+   */
+  #checkClaims<K extends Kind>(
+    token: string,
+    header: ProtectedHeaderParameters,
+    options: JWTVerifyOptions,
+    now: number,
+    kind: K,
+  ): { readonly ok: true; readonly value: KindClaims[K] } | OwnTokenRefused {
     const claims = token.slice(token.indexOf('.') + 1, token.lastIndexOf('.'));
     try {
-      const { payload } = UnsecuredJWT.decode(`${typHeader}.${claims}.`, options);
-      if (!hasOwnClaims(payload, kind) || payload.iat > now + tolerance) return failure('invalid_claims');
+      const payload = validateJwtClaims(header, claims, options);
+      if (!hasOwnClaims(payload, kind) || payload.iat > now + this.#deps.clockToleranceSeconds)
+        return failure('invalid_claims');
       return { ok: true, value: payload };
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) return failure('expired');
@@ -303,30 +298,28 @@ function sameDigest(presented: Uint8Array, recorded: Uint8Array): boolean {
 }
 
 /**
- * Whether `key` signed `token`, whose header already names the key's `alg` and no `crit`. ES256
- * through node:crypto in this thread (WebCrypto, which jose uses, costs about twice the CPU per
- * verification): the signature (R || S, RFC 7518 §3.4) over the token's first two parts exactly
- * as sent. Another algorithm through jose.
+ * `reason`, unless the signature does not verify: then `invalid_signature`, as when the signature
+ * was checked first (a refused token is rare, and costs what it cost before).
  */
-async function signatureVerifies(token: string, key: LoadedKey): Promise<boolean> {
-  if (key.alg !== 'ES256') {
-    return compactVerify(token, key.publicKey, { algorithms: [key.alg] }).then(
-      () => true,
-      () => false,
-    );
-  }
-  const end = token.lastIndexOf('.');
-  const signature = Buffer.from(token.slice(end + 1), 'base64url');
-  return (
-    signature.length === ES256_SIGNATURE_BYTES &&
-    verifySignature(
-      'sha256',
-      Buffer.from(token.slice(0, end)),
-      { key: nodeKeyOf(key.publicKey), dsaEncoding: 'ieee-p1363' },
-      signature,
-    )
-  );
+async function refuseSigned(
+  token: string,
+  key: LoadedKey,
+  options: JWTVerifyOptions,
+  reason: OwnTokenFailure,
+): Promise<OwnTokenRefused> {
+  return failure((await signatureVerifies(token, key, options)) ? reason : 'invalid_signature');
 }
 
-/** An ES256 signature: R and S, 32 bytes each. */
-const ES256_SIGNATURE_BYTES = 64;
+/**
+ * Whether `key` signed `token`, whose header already names the key's `alg` and no `crit`:
+ * verifyJwt with the key's `alg` alone allowed and the token's claim options. jose checks the
+ * claims only once the signature verified, so a token refused for its claims was signed.
+ */
+async function signatureVerifies(token: string, key: LoadedKey, options: JWTVerifyOptions): Promise<boolean> {
+  try {
+    await verifyJwt(token, key.publicKey, { ...options, algorithms: [key.alg] });
+    return true;
+  } catch (error) {
+    return error instanceof joseErrors.JWTClaimValidationFailed || error instanceof joseErrors.JWTExpired;
+  }
+}

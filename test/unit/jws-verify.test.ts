@@ -12,10 +12,12 @@ import {
   type JWTPayload,
   type JWTVerifyGetKey,
   type JWTVerifyOptions,
+  type ProtectedHeaderParameters,
 } from 'jose';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import {
+  validateJwtClaims,
   verifyJwt,
   verifyJwtWithEmbeddedJwk,
   type JwsVerificationKey,
@@ -419,6 +421,37 @@ describe('verifyJwt', () => {
     );
     expect(subtleVerify).not.toHaveBeenCalled();
   });
+});
+
+/** Whether jwtVerify threw `error` at its claim step, after the signature verified. */
+function claimStepError(error: string, message: string): boolean {
+  return (
+    ['JWTExpired', 'JWTClaimValidationFailed', 'JWTInvalid'].includes(error) ||
+    (error === 'JWSInvalid' && message === 'Failed to base64url decode the payload')
+  );
+}
+
+describe('validateJwtClaims', () => {
+  it.each(rows)(
+    '$name: the claim step alone, as jwtVerify answers',
+    async ({ token, key, options = BASE }) => {
+      const jws = await token();
+      const theirs = await outcome(async () => jwtVerify(jws, (await key()) as never, options));
+      if (!theirs.ok && !claimStepError(theirs.error, theirs.message)) return;
+      const [header = '', payload = ''] = jws.split('.');
+      const protectedHeader = JSON.parse(
+        Buffer.from(header, 'base64url').toString(),
+      ) as ProtectedHeaderParameters;
+      // An unencoded payload (RFC 7797) is handed to jwtVerify whole: it never reaches this step.
+      if (protectedHeader.b64 === false) return;
+      const ours = await outcome(async () => ({
+        payload: validateJwtClaims(protectedHeader, payload, options),
+        protectedHeader: theirs.ok ? theirs.protectedHeader : undefined,
+        key: theirs.ok && theirs.keyResolved ? true : undefined,
+      }));
+      expect(ours).toEqual(theirs);
+    },
+  );
 });
 
 /** A DPoP-like proof: the public key in the header's `jwk`. */

@@ -1,5 +1,5 @@
 import { generateKeyPair, SignJWT, type JWTPayload } from 'jose';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import type { AgentPolicy } from '../../src/domain/index.js';
 import type { TokenStanding } from '../../src/infra/lineage-store.js';
@@ -18,11 +18,11 @@ const ISSUER = 'https://sts.example';
 const TOLERANCE = 15;
 const RECORDED = 'jti-recorded';
 
-async function loadedKey(kid: string): Promise<LoadedKey> {
-  const { publicKey, privateKey } = await generateKeyPair('ES256');
+async function loadedKey(kid: string, alg = 'ES256'): Promise<LoadedKey> {
+  const { publicKey, privateKey } = await generateKeyPair(alg);
   return {
     kid,
-    alg: 'ES256',
+    alg,
     state: 'active',
     publicJwk: {},
     privateJwk: {},
@@ -302,6 +302,8 @@ describe('OwnTokenVerifier.verify against the digest lineage recorded (ADR 0028)
     });
   });
 
+  afterEach(() => vi.restoreAllMocks());
+
   it('checks the signature where lineage holds no digest', async () => {
     const { verifier } = harness(keySet(impostor()));
     expect(await verifier.verify(await sign(key), { now: NOW })).toEqual({
@@ -309,6 +311,24 @@ describe('OwnTokenVerifier.verify against the digest lineage recorded (ADR 0028)
       reason: 'invalid_signature',
     });
   });
+
+  it.each(['ES256', 'PS256', 'EdDSA'])(
+    'checks a %s signature where lineage holds no digest with node:crypto, not WebCrypto',
+    async (alg) => {
+      const signer = await loadedKey('kid-alg', alg);
+      const { verifier } = harness(keySet(signer));
+      const token = await sign(signer);
+      const end = token.lastIndexOf('.');
+      const signature = Buffer.from(token.slice(end + 1), 'base64url');
+      signature[0] = (signature[0] as number) ^ 1;
+      const subtleVerify = vi.spyOn(globalThis.crypto.subtle, 'verify');
+      expect((await verifier.verify(token, { now: NOW })).ok).toBe(true);
+      expect(
+        await verifier.verify(`${token.slice(0, end)}.${signature.toString('base64url')}`, { now: NOW }),
+      ).toEqual({ ok: false, reason: 'invalid_signature' });
+      expect(subtleVerify).not.toHaveBeenCalled();
+    },
+  );
 
   it.each<{
     name: string;
