@@ -16,6 +16,7 @@ import {
   type RuleCode,
 } from '../domain/types.js';
 import type { AuditRecord } from '../infra/lineage-store.js';
+import type { AgentRecord } from '../infra/registry.js';
 import { grantTypeLabel } from '../infra/metrics.js';
 import { claimedClientId, clientAuthFailureDescription } from '../protocol/client-auth-failure.js';
 import {
@@ -166,12 +167,16 @@ export async function tokenEndpointRoutes(
     }
   }
 
-  /** Answers an error; audits it unless the grant already did; null `answer`: unexpected, 500. */
+  /**
+   * Answers an error (an unexpected one with 500, logged) and audits it unless the grant already
+   * did, naming the agent when client authentication had succeeded.
+   */
   async function refuse(
     request: FastifyRequest,
     reply: FastifyReply,
     form: FormParams,
     error: unknown,
+    agent: AgentRecord | null,
     tokenRequest: TokenRequest | null,
   ): Promise<{ answer: OAuthAnswer; audited: AuditRecord | null }> {
     let answer = oauthAnswerOf(error);
@@ -180,8 +185,7 @@ export async function tokenEndpointRoutes(
       answer = UNEXPECTED_ERROR;
     }
     const audited = tokenRequest?.audited ?? null;
-    if (audited === null)
-      await auditEarlyRefusal(request, form, answer, error, tokenRequest?.agent.id ?? null);
+    if (audited === null) await auditEarlyRefusal(request, form, answer, error, agent?.id ?? null);
     for (const [name, value] of tokenRequest?.responseHeaders ?? []) reply.header(name, value);
     const basic = request.headers.authorization !== undefined;
     sendOAuthError(reply, answer, { error, ...(basic ? { basicRealm: config.issuer } : {}) });
@@ -197,7 +201,7 @@ export async function tokenEndpointRoutes(
     const form = formParams(request.body);
     let answer = oauthAnswerOf(error);
     if (error instanceof OAuthError && answer !== null) sendOAuthError(reply, answer);
-    else ({ answer } = await refuse(request, reply, form, error, null));
+    else ({ answer } = await refuse(request, reply, form, error, null, null));
     metrics.recordTokenRequest(grantTypeLabel(form.grant_type), answer.status, 0, {
       decision: 'denied',
       rule: ruleFor(answer.error, answer.status),
@@ -217,11 +221,12 @@ export async function tokenEndpointRoutes(
     async (request, reply) => {
       const started = process.hrtime.bigint();
       const form = withoutEmptyParameters(formParams(request.body));
+      let agent: AgentRecord | null = null;
       let tokenRequest: TokenRequest | null = null;
       let status: number;
       let decision: { decision: 'granted' | 'denied'; rule: string };
       try {
-        const agent = await authenticator.authenticate(request.headers.authorization, form);
+        agent = await authenticator.authenticate(request.headers.authorization, form);
         const { handle, params } = grantParameters(form);
         tokenRequest = {
           agent,
@@ -238,7 +243,7 @@ export async function tokenEndpointRoutes(
         decision = { decision: 'granted', rule: 'granted' };
         reply.code(200).type('application/json; charset=utf-8').send(tokenRequest.body);
       } catch (error) {
-        const { answer, audited } = await refuse(request, reply, form, error, tokenRequest);
+        const { answer, audited } = await refuse(request, reply, form, error, agent, tokenRequest);
         status = answer.status;
         decision = audited
           ? { decision: audited.decision, rule: audited.rule }

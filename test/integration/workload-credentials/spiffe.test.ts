@@ -308,6 +308,20 @@ describe('a JWT-SVID that breaks a rule', () => {
   });
 });
 
+describe('a request refused after the JWT-SVID authenticated it', () => {
+  it('names the authenticated agent in its audit row, though the form names no client', async () => {
+    const before = await snapshot(server);
+    const response = await tokenRequest(await svid(), { scope: 'a b', grant_type: 'urn:example:unknown' });
+    await expectRefusedResponse(server, before, response, {
+      status: 400,
+      error: 'unsupported_grant_type',
+      rule: 'invalid_parameters',
+    });
+    const [row] = await auditSince(server, before);
+    expect(row?.clientId).toBe(AGENT);
+  });
+});
+
 describe('a workload agent without its JWT-SVID', () => {
   it('cannot authenticate by its client_id alone', async () => {
     await expectRefused(
