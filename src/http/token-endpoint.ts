@@ -209,6 +209,18 @@ export async function tokenEndpointRoutes(
     return reply;
   });
 
+  // RFC 6749 §3.2: the client MUST use POST; any other method is told so, in OAuth's format.
+  app.route({
+    method: ['GET', 'PUT', 'PATCH', 'DELETE'],
+    url: TOKEN_PATH,
+    schema: { hide: true },
+    handler: async (_request, reply) => {
+      reply.header('Allow', 'POST');
+      const description = 'the token endpoint accepts POST only';
+      return sendOAuthError(reply, { status: 405, error: 'invalid_request', description });
+    },
+  });
+
   app.post(
     TOKEN_PATH,
     {

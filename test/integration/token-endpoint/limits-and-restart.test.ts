@@ -162,6 +162,22 @@ describe('request bodies (RL-01, RL-02)', () => {
   });
 });
 
+describe('methods (RFC 6749 §3.2)', () => {
+  it.each(['GET', 'PUT', 'DELETE'])(
+    'refuses %s at the token endpoint with 405 and Allow: POST',
+    async (method) => {
+      const response = await fetch(`${server.baseUrl}/token`, { method });
+      expect(response.status).toBe(405);
+      expect(response.headers.get('allow')).toBe('POST');
+      expect(response.headers.get('cache-control')).toBe('no-store');
+      expect(await response.json()).toEqual({
+        error: 'invalid_request',
+        error_description: 'the token endpoint accepts POST only',
+      });
+    },
+  );
+});
+
 describe('restart (AV-03)', () => {
   it('keeps agents, signing keys and the tokens issued before it', async () => {
     const jwksBefore = (await (await fetch(`${server.baseUrl}/jwks`)).json()) as { keys: { kid: string }[] };
