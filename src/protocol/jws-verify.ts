@@ -21,7 +21,7 @@
  * RFC 7797), an algorithm outside the table below (HMAC, ML-DSA, unknown), a `crit` option, and a
  * resolved key that is not a CryptoKey (a KeyObject, a JWK, bytes).
  */
-import { constants, KeyObject, verify as verifySignature, type VerifyKeyObjectInput } from 'node:crypto';
+import { constants, verify as verifySignature, type VerifyKeyObjectInput } from 'node:crypto';
 import {
   base64url,
   EmbeddedJWK,
@@ -36,6 +36,7 @@ import {
   type JWTVerifyResult,
   type ProtectedHeaderParameters,
 } from 'jose';
+import { nodeKeyOf } from './node-key.js';
 
 /** What node:crypto needs per algorithm, and what jose requires of a CryptoKey for it. */
 interface Algorithm {
@@ -225,18 +226,6 @@ function signatureMatches(
   } catch (cause) {
     throw new joseErrors.JWSSignatureVerificationFailed(undefined, { cause });
   }
-}
-
-/** The node:crypto form of each key, made once per key (a CryptoKey never changes). */
-const nodeKeys = new WeakMap<CryptoKey, KeyObject>();
-
-function nodeKeyOf(key: CryptoKey): KeyObject {
-  let nodeKey = nodeKeys.get(key);
-  if (!nodeKey) {
-    nodeKey = KeyObject.from(key);
-    nodeKeys.set(key, nodeKey);
-  }
-  return nodeKey;
 }
 
 /**

@@ -1,11 +1,12 @@
 /**
  * Signs an issued token as an RFC 9068 JWT access token with the active signing key.
  */
-import { createHash, KeyObject, randomUUID, sign } from 'node:crypto';
-import { SignJWT, type CryptoKey } from 'jose';
+import { createHash, randomUUID, sign } from 'node:crypto';
+import { SignJWT } from 'jose';
 import { formatScopes } from '../domain/scopes.js';
 import type { ActClaim, IssueDecision } from '../domain/types.js';
 import type { LoadedKey } from '../infra/signing-keys.js';
+import { nodeKeyOf } from './node-key.js';
 import { ACCESS_TOKEN_TYP } from './constants.js';
 
 export interface AccessTokenClaims {
@@ -34,19 +35,6 @@ export async function signTypedJwt(key: LoadedKey, claims: AccessTokenClaims, ty
   return new SignJWT({ ...claims })
     .setProtectedHeader({ alg: key.alg, typ, kid: key.kid })
     .sign(key.privateKey);
-}
-
-/** The node:crypto form of each key, made once per key (a CryptoKey never changes). */
-const nodeKeys = new WeakMap<CryptoKey, KeyObject>();
-
-/** `key` as a node:crypto KeyObject, for signing and verifying in this thread. */
-export function nodeKeyOf(key: CryptoKey): KeyObject {
-  let nodeKey = nodeKeys.get(key);
-  if (!nodeKey) {
-    nodeKey = KeyObject.from(key);
-    nodeKeys.set(key, nodeKey);
-  }
-  return nodeKey;
 }
 
 /**
